@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { retrievalSchema } from './sections/retrieval.ts';
+import { coreSchema } from './sections/core.ts';
+import { finetuneSchema } from './sections/finetune.ts';
+import { finetuneRunsSchema } from './sections/finetune-runs.ts';
+import { upstreamsSchema, assistantsSchema, chatSchema } from './sections/chat.ts';
+import { authSchema } from './sections/auth.ts';
 
 // One zod schema per section of config/default.yaml. Sections added by later features live in
 // their own files and are composed here, so the whole app runs from one validated object.
@@ -54,6 +60,7 @@ export const configSchema = z
         timezone: z.string(),
         lock_ttl_seconds: z.number().int().positive(),
         batch_size: z.number().int().positive(),
+        max_delete_ratio: z.number().gt(0).lte(1),
       })
       .strict(),
     cleaning: z
@@ -125,6 +132,14 @@ export const configSchema = z
       .strict(),
     server: z.object({ port: z.number().int().min(0).max(65535), host: z.string() }).passthrough(),
     log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) }).strict(),
+    retrieval: retrievalSchema,
+    core: coreSchema,
+    finetune: finetuneSchema,
+    finetune_runs: finetuneRunsSchema,
+    upstreams: upstreamsSchema,
+    assistants: assistantsSchema,
+    chat: chatSchema,
+    auth: authSchema,
   })
   .passthrough();
 

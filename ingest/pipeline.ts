@@ -1,0 +1,298 @@
+import type { Config, SourceConfig } from '../src/config/index.ts';
+import type { DB } from '../src/store/index.ts';
+import { nowIso } from '../src/store/index.ts';
+import type { Logger } from '../src/log/index.ts';
+import { acquireLock } from '../src/lock/index.ts';
+import type { Embedder } from '../src/embeddings/types.ts';
+import { createEmbedder } from '../src/embeddings/factory.ts';
+import { EmbeddingCache, embedWithCache } from '../src/embeddings/cache.ts';
+import { syncDenseIndex, pendingCount } from '../src/vector/versions.ts';
+import { estimateTokenCounter, tokenizerCounter } from '../src/text/tokens.ts';
+import type { TokenCounter } from '../src/text/tokens-types.ts';
+import { noProgress, type Progress } from '../src/progress/index.ts';
+import { openSource } from './sources/index.ts';
+import type { SourceRecord } from './sources/types.ts';
+import { StoreWriter } from './store-writer.ts';
+import { DuplicateFinder } from './dedupe.ts';
+import { prepareDocument } from './prepare.ts';
+import { Quarantine } from './quarantine.ts';
+import { abortOrphanedRuns, finishRun, startRun } from './runs.ts';
+import { emptyReport, type RunReport } from './report.ts';
+import { resolveSources } from './resolve-sources.ts';
+import { StageClock } from './stage-clock.ts';
+
+export interface IngestOptions {
+  /** Only these sources (default: all configured). */
+  sources?: string[];
+  /** Reprocess every document even when its content hash is unchanged (after a cleaning or chunking change). */
+  full?: boolean;
+  /** Allow full-mode sources to delete more than ingest.max_delete_ratio of their documents. */
+  allowMassDelete?: boolean;
+  trigger?: 'cli' | 'scheduler' | 'api';
+  /** Embedder to use (default: from config). null = skip the dense leg. */
+  embedder?: Embedder | null;
+  progress?: Progress;
+}
+
+export interface IngestContext {
+  config: Config;
+  db: DB;
+  log: Logger;
+}
+
+/**
+ * The weekly job: read → clean → dedupe → chunk → store (SQLite + BM25) → embed → HNSW.
+ * Every document is written in a transaction together with its chunks and BM25 terms; the
+ * dense index is brought up to date afterwards by writing a new index version (see
+ * src/vector/versions.ts), so a crash at any point leaves the previous version serving and the
+ * next run finishes the work.
+ */
+export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {}): Promise<RunReport> {
+  const { config, db, log } = ctx;
+  const progress = opts.progress ?? noProgress;
+  const lock = acquireLock(db, 'ingest', { ttlMs: config.ingest.lock_ttl_seconds * 1000 });
+  const heartbeat = setInterval(() => {
+    try {
+      lock.heartbeat();
+    } catch (err) {
+      log.error({ err }, 'ingest lock lost');
+    }
+  }, Math.max(1000, (config.ingest.lock_ttl_seconds * 1000) / 3));
+  heartbeat.unref();
+
+  const aborted = abortOrphanedRuns(db);
+  if (aborted) log.warn({ aborted }, 'marked runs of a process that died as aborted; this run completes their work');
+  const sources = await resolveSources(config, opts.sources, log);
+  const runId = startRun(db, opts.trigger ?? 'cli', sources.map((s) => s.name));
+  const report = emptyReport(runId);
+  const clock = new StageClock();
+  log.info({ run_id: runId, sources: sources.map((s) => s.name) }, 'ingestion started');
+
+  try {
+    const embedder = await loadEmbedder(config, opts, report, log);
+    const counter: TokenCounter = embedder?.countTokens
+      ? tokenizerCounter(embedder.id, (t) => embedder.countTokens!(t))
+      : estimateTokenCounter;
+
+    for (const source of sources) {
+      await ingestSource(ctx, source, runId, report, clock, counter, opts, progress);
+    }
+
+    report.embedding.pending = pendingCount(db);
+    if (embedder) await updateDenseIndex(ctx, embedder, report, clock, progress);
+    report.embedding.pending = pendingCount(db);
+    report.status = Object.values(report.sources).some((s) => s.error) ? 'failed' : 'succeeded';
+    if (report.status === 'failed') report.error = 'one or more sources could not be read (see sources.*.error)';
+  } catch (err) {
+    report.status = 'failed';
+    report.error = (err as Error).message;
+    log.error({ err, run_id: runId }, 'ingestion failed');
+  } finally {
+    report.seconds = clock.seconds();
+    finishRun(db, runId, report);
+    clearInterval(heartbeat);
+    lock.release();
+  }
+  log.info({ run_id: runId, status: report.status, docs: report.docs, seconds: report.seconds.total }, 'ingestion finished');
+  return report;
+}
+
+async function loadEmbedder(config: Config, opts: IngestOptions, report: RunReport, log: Logger): Promise<Embedder | null> {
+  if (opts.embedder === null) {
+    report.embedding.unavailable = 'dense indexing disabled for this run';
+    return null;
+  }
+  const embedder = opts.embedder ?? createEmbedder(config);
+  try {
+    await embedder.load();
+    report.embedding.model = embedder.id;
+    return embedder;
+  } catch (err) {
+    report.embedding.unavailable = (err as Error).message;
+    report.warnings.push(`embedding model unavailable: BM25 only this run; chunks stay pending for the dense index`);
+    log.warn({ err: (err as Error).message }, 'embedding model unavailable — continuing with BM25 only');
+    return null;
+  }
+}
+
+async function ingestSource(
+  ctx: IngestContext,
+  source: SourceConfig,
+  runId: number,
+  report: RunReport,
+  clock: StageClock,
+  counter: TokenCounter,
+  opts: IngestOptions,
+  progress: Progress,
+): Promise<void> {
+  const { config, db, log } = ctx;
+  const writer = new StoreWriter(db);
+  const dupes = new DuplicateFinder(db, config.dedupe);
+  const quarantine = new Quarantine(db, source.name, runId);
+  const stats = { seen: 0, quarantined: 0, deleted: 0 } as RunReport['sources'][string];
+  report.sources[source.name] = stats;
+  db.prepare(
+    `INSERT INTO sources (name, type, path, mode) VALUES (?, ?, ?, ?)
+     ON CONFLICT(name) DO UPDATE SET type = excluded.type, path = excluded.path, mode = excluded.mode,
+       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+  ).run(source.name, source.type, source.path, source.mode);
+
+  const bar = progress.stage(`read ${source.name}`);
+  const batch: { record: SourceRecord; raw: string; locator: string }[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    processBatch(ctx, batch.splice(0), { source: source.name, writer, dupes, quarantine, runId, report, stats, clock, counter, full: !!opts.full });
+  };
+
+  let readFailed = false;
+  try {
+    const reader = openSource(source, config.data_dir);
+    clock.start('read');
+    for await (const item of reader.read()) {
+      clock.stop('read');
+      stats.seen++;
+      report.docs.seen++;
+      bar.tick();
+      if (!item.ok) {
+        quarantine.add(item.locator, item.raw, item.reason, item.detail);
+        stats.quarantined++;
+        report.docs.quarantined++;
+      } else {
+        batch.push({ record: item.record, raw: item.raw, locator: item.locator });
+        if (batch.length >= config.ingest.batch_size) flush();
+      }
+      clock.start('read');
+    }
+    clock.stop('read');
+    flush();
+  } catch (err) {
+    clock.stop('read');
+    flush();
+    readFailed = true;
+    stats.error = (err as Error).message;
+    log.error({ source: source.name, err: (err as Error).message }, 'source could not be read; its deletions are skipped');
+  }
+  bar.done();
+
+  // A full snapshot that was read completely: documents it no longer contains are deleted.
+  if (source.mode === 'full' && !readFailed) {
+    clock.start('delete');
+    const gone = writer.unseen(source.name, runId);
+    const live = db.prepare('SELECT count(*) FROM documents WHERE source = ? AND deleted_at IS NULL').pluck().get(source.name) as number;
+    const ratio = live > 0 ? gone.length / live : 0;
+    if (gone.length > 0 && ratio > config.ingest.max_delete_ratio && !opts.allowMassDelete) {
+      const msg = `source ${source.name}: refusing to delete ${gone.length} of ${live} documents (${(ratio * 100).toFixed(0)}% > ingest.max_delete_ratio); rerun with --allow-mass-delete if the source really shrank`;
+      report.warnings.push(msg);
+      log.warn(msg);
+    } else {
+      const now = nowIso();
+      const del = db.transaction((ids: number[]) => {
+        for (const id of ids) report.chunks.removed += writer.delete(id, now);
+      });
+      for (let i = 0; i < gone.length; i += 500) del(gone.slice(i, i + 500));
+      stats.deleted = gone.length;
+      report.docs.deleted += gone.length;
+    }
+    clock.stop('delete');
+  }
+}
+
+interface BatchDeps {
+  source: string;
+  writer: StoreWriter;
+  dupes: DuplicateFinder;
+  quarantine: Quarantine;
+  runId: number;
+  report: RunReport;
+  stats: RunReport['sources'][string];
+  clock: StageClock;
+  counter: TokenCounter;
+  full: boolean;
+}
+
+/** Cleans, deduplicates, chunks and stores one batch of records in one transaction. */
+function processBatch(ctx: IngestContext, items: { record: SourceRecord; raw: string; locator: string }[], d: BatchDeps): void {
+  const { config, db } = ctx;
+  const now = nowIso();
+  const reject = (locator: string, raw: string, reason: string, detail: string) => {
+    d.quarantine.add(locator, raw, reason, detail);
+    d.stats.quarantined++;
+    d.report.docs.quarantined++;
+  };
+  db.transaction(() => {
+    for (const { record, raw, locator } of items) {
+      d.clock.start('clean');
+      const prepared = prepareDocument(record, d.source, config);
+      d.clock.stop('clean');
+      if (!prepared.ok) {
+        reject(locator, raw, prepared.reason, prepared.detail);
+        continue;
+      }
+      const doc = prepared.doc;
+      if (doc.truncated) d.report.warnings.push(`${d.source}/${record.externalId}: body truncated to cleaning.max_chars`);
+      const existing = d.writer.find(d.source, record.externalId);
+      const live = existing && !existing.deleted_at ? existing : undefined;
+      if (live && live.content_hash === doc.input.contentHash && !d.full) {
+        d.writer.touch(live.id, d.runId, now);
+        d.report.docs.unchanged++;
+        continue;
+      }
+      d.clock.start('dedupe');
+      const dup = d.dupes.check(doc.input.textHash, doc.input.body, existing?.id);
+      d.clock.stop('dedupe');
+      if (dup.duplicate) {
+        reject(locator, raw, dup.duplicate.reason, dup.duplicate.detail);
+        d.report.docs.duplicates++;
+        continue;
+      }
+      d.clock.start('chunk');
+      const chunks = doc.chunk(d.counter);
+      d.clock.stop('chunk');
+      d.clock.start('store');
+      const r = d.writer.upsert({ ...doc.input, minhash: dup.signature, lshBuckets: dup.buckets }, chunks, d.runId, now, existing);
+      d.clock.stop('store');
+      d.report.chunks.added += r.added;
+      d.report.chunks.removed += r.removed;
+      if (live) d.report.docs.changed++;
+      else d.report.docs.new++;
+    }
+  })();
+}
+
+async function updateDenseIndex(ctx: IngestContext, embedder: Embedder, report: RunReport, clock: StageClock, progress: Progress) {
+  const { config, db } = ctx;
+  const cache = new EmbeddingCache(db);
+  const bar = progress.stage('embed', report.embedding.pending);
+  clock.start('index');
+  const result = await syncDenseIndex({
+    db,
+    dataDir: config.data_dir,
+    modelId: embedder.id,
+    dim: embedder.dimension,
+    params: config.index,
+    getVectors: async (chunks) => {
+      clock.stop('index');
+      clock.start('embed');
+      const { vectors, stats } = await embedWithCache(
+        embedder,
+        cache,
+        chunks.map((c) => ({ hash: c.embed_hash, text: c.embed_text })),
+        { batchSize: config.embedding.batch_size, onProgress: (n: number) => bar.tick(n) },
+      );
+      report.embedding.cache_hits += stats.hits;
+      report.embedding.embedded += stats.misses;
+      clock.stop('embed');
+      clock.start('index');
+      return vectors;
+    },
+  });
+  clock.stop('index');
+  bar.done();
+  report.index = {
+    version: result.version_id,
+    vectors: result.vectors,
+    added: result.added,
+    removed: result.removed,
+    rebuilt: result.rebuilt,
+  };
+}

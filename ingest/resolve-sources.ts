@@ -1,0 +1,31 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config, SourceConfig } from '../src/config/index.ts';
+import type { Logger } from '../src/log/index.ts';
+import { demoSourceConfigs, generateDemoCorpus } from '../src/demo/generate.ts';
+
+/** Where the demo world is generated when no sources are configured. */
+export const demoDir = (config: Config) => path.join(config.data_dir, 'demo');
+
+/**
+ * The sources a run ingests: the configured ones, or — with none configured and demo.enabled —
+ * the demo world, generated on first use so a fresh clone has data to serve.
+ */
+export async function resolveSources(config: Config, only: string[] | undefined, log: Logger): Promise<SourceConfig[]> {
+  let sources = config.sources;
+  if (sources.length === 0) {
+    if (!config.demo.enabled) throw new Error('no sources configured (config `sources`) and demo.enabled is false');
+    const dir = demoDir(config);
+    if (!fs.existsSync(path.join(dir, 'sources.json'))) {
+      log.info({ dir, docs: config.demo.docs }, 'no sources configured: generating the demo world');
+      await generateDemoCorpus({ docs: config.demo.docs, seed: config.demo.seed, outDir: dir });
+    }
+    sources = demoSourceConfigs(dir);
+  }
+  if (only && only.length > 0) {
+    const unknown = only.filter((n) => !sources.some((s) => s.name === n));
+    if (unknown.length) throw new Error(`unknown source(s): ${unknown.join(', ')} (configured: ${sources.map((s) => s.name).join(', ')})`);
+    sources = sources.filter((s) => only.includes(s.name));
+  }
+  return sources;
+}

@@ -1,0 +1,100 @@
+import express, { type Express, type RequestHandler } from 'express';
+import { countActiveKeys, type KeyScope } from '../src/auth/keys.ts';
+import type { Config } from '../src/config/index.ts';
+import { buildAssistants, type Assistant } from '../src/llm/assistants.ts';
+import { silentLogger, type Logger } from '../src/log/index.ts';
+import type { Retriever } from '../src/retrieval/types.ts';
+import type { DB } from '../src/store/index.ts';
+import { Lifecycle, type AppDeps, type IndexStatusProvider, type StartIngestion } from './deps.ts';
+import { HttpError } from './errors.ts';
+import { ServerMetrics } from './metrics.ts';
+import { authenticate, requireScope } from './middleware/auth.ts';
+import { errorHandler, notFound } from './middleware/errors.ts';
+import { observeRequests } from './middleware/metrics.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
+import { requestId } from './middleware/request-id.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { chatRoutes } from './routes/chat.ts';
+import { healthRoutes } from './routes/health.ts';
+import { modelRoutes } from './routes/models.ts';
+import { retrieveRoutes } from './routes/retrieve.ts';
+
+export interface CreateAppOptions {
+  config: Config;
+  db: DB;
+  retriever: Retriever;
+  log?: Logger;
+  /** Default: built from config.upstreams/assistants. */
+  assistants?: Map<string, Assistant>;
+  metrics?: ServerMetrics;
+  indexStatus?: IndexStatusProvider;
+  startIngestion?: StartIngestion;
+  /** Default: whether active keys exist now. A server started with keys keeps auth on even if all are revoked. */
+  startedWithKeys?: boolean;
+}
+
+export interface KbApp {
+  app: Express;
+  deps: AppDeps;
+}
+
+// Auth turns on the moment a key is created; the count is cached briefly to spare a query per request.
+const KEY_COUNT_TTL_MS = 1000;
+
+export function createApp(opts: CreateAppOptions): KbApp {
+  const log = opts.log ?? silentLogger;
+  const startedWithKeys = opts.startedWithKeys ?? countActiveKeys(opts.db) > 0;
+  let cached = { at: 0, required: startedWithKeys };
+  const authRequired = () => {
+    if (startedWithKeys) return true;
+    const now = Date.now();
+    if (now - cached.at > KEY_COUNT_TTL_MS) cached = { at: now, required: countActiveKeys(opts.db) > 0 };
+    return cached.required;
+  };
+  const deps: AppDeps = {
+    config: opts.config,
+    db: opts.db,
+    retriever: opts.retriever,
+    log,
+    assistants: opts.assistants ?? buildAssistants(opts.config, log),
+    metrics: opts.metrics ?? new ServerMetrics(),
+    lifecycle: new Lifecycle(),
+    authRequired,
+    indexStatus: opts.indexStatus,
+    startIngestion: opts.startIngestion,
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestId(log));
+  app.use((_req, res, next) => {
+    const end = deps.lifecycle.begin();
+    res.on('close', end);
+    res.on('finish', end);
+    next();
+  });
+  app.use(observeRequests(deps.metrics));
+  app.use(healthRoutes(deps));
+
+  // Every /v1 route: auth, then the per-key rate limit, then (only then) the body is read.
+  const auth = authenticate(opts.db, authRequired);
+  const limiter = rateLimit({ requestsPerMinute: opts.config.auth.rate_limit.requests_per_minute, burst: opts.config.auth.rate_limit.burst });
+  const json = express.json({ limit: opts.config.auth.max_body_bytes, strict: true });
+  const refuseWhileClosing: RequestHandler = (_req, res, next) => {
+    if (!deps.lifecycle.closing) return next();
+    res.setHeader('Connection', 'close');
+    next(new HttpError(503, 'The server is shutting down; retry shortly.', 'service_unavailable', 'shutting_down'));
+  };
+  const guard = (...scopes: KeyScope[]): RequestHandler[] => [refuseWhileClosing, auth, limiter, json, requireScope(...scopes)];
+
+  const v1 = express.Router();
+  v1.use(chatRoutes(deps, guard('chat')));
+  v1.use(retrieveRoutes(deps, guard('chat', 'retrieve')));
+  v1.use(modelRoutes(deps, guard('chat', 'retrieve')));
+  v1.use(adminRoutes(deps, guard('admin')));
+  app.use('/v1', v1);
+  app.use(notFound);
+  app.use(errorHandler);
+  return { app, deps };
+}

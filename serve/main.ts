@@ -1,0 +1,126 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { countActiveKeys } from '../src/auth/keys.ts';
+import { storePath } from '../src/cli/context.ts';
+import type { Config } from '../src/config/index.ts';
+import { createEmbedder } from '../src/embeddings/factory.ts';
+import type { Assistant } from '../src/llm/assistants.ts';
+import { createLogger, type Logger } from '../src/log/index.ts';
+import { createHybridRetriever } from '../src/retrieval/hybrid.ts';
+import type { Retriever } from '../src/retrieval/types.ts';
+import { openStore, type DB } from '../src/store/index.ts';
+import { DenseIndexReader } from '../src/vector/reader.ts';
+import { createApp, type KbApp } from './app.ts';
+import type { IndexStatusProvider, StartIngestion } from './deps.ts';
+
+export interface StartServerOptions {
+  /** Retrieval backend. Default: the hybrid retriever over the store, the dense index reader and the configured embedder. */
+  retriever?: Retriever;
+  /** Dense-index status for /readyz and /v1/admin/index. Default: the reader built here (when `retriever` is not given). */
+  indexStatus?: IndexStatusProvider;
+  /** Starts an ingestion run for POST /v1/admin/ingest (absent: that route answers 501). */
+  startIngestion?: StartIngestion;
+  /** Store handle. Default: opens <data_dir>/kb.sqlite (and closes it on close()). */
+  db?: DB;
+  log?: Logger;
+  /** Override config.server.port (0 = any free port). */
+  port?: number;
+  /** Override config.server.host (ignored while no API key exists: then 127.0.0.1 only). */
+  host?: string;
+  assistants?: Map<string, Assistant>;
+  /** Extra cleanup after the server stopped and before the store closes. */
+  onClose?: () => void | Promise<void>;
+}
+
+export interface RunningServer {
+  url: string;
+  host: string;
+  port: number;
+  authEnabled: boolean;
+  kb: KbApp;
+  /** Graceful: stop accepting, wait for in-flight requests (bounded by chat.shutdown_timeout_ms), release resources. */
+  close(): Promise<void>;
+}
+
+/** Starts the HTTP server; this is what `kb serve` runs. */
+export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(config.log.level);
+  const ownDb = !opts.db;
+  const db = opts.db ?? openStore(storePath(config));
+  const cleanups: Array<() => void | Promise<void>> = [];
+
+  let retriever = opts.retriever;
+  let indexStatus = opts.indexStatus;
+  if (!retriever) {
+    // The real backend: the reader hot-swaps to a newly activated index version (weekly job)
+    // with one reference assignment, so in-flight searches finish on the version they started with.
+    const reader = new DenseIndexReader({ db, dataDir: config.data_dir, efSearch: config.index.ef_search, reloadIntervalMs: config.index.reload_interval_ms, log });
+    await reader.start();
+    cleanups.push(() => reader.stop());
+    const embedder = createEmbedder(config);
+    cleanups.push(async () => embedder.dispose?.());
+    retriever = createHybridRetriever({ db, dense: reader, embedder, config });
+    indexStatus ??= () => {
+      const st = reader.status();
+      return { ...st, loaded: st.version !== null };
+    };
+    const st = reader.status();
+    if (st.version === null) log.warn({ error: st.error }, 'no dense index version is loaded yet: retrieval runs on BM25 only until `kb ingest` builds one');
+  }
+
+  const authEnabled = countActiveKeys(db) > 0;
+  let host: string;
+  if (authEnabled) {
+    host = opts.host ?? (config.server.host || '0.0.0.0');
+  } else {
+    host = '127.0.0.1';
+    const wanted = opts.host ?? config.server.host;
+    log.warn(
+      { requested_host: wanted || null },
+      'auth is off: no API keys exist, so the server binds 127.0.0.1 only and every /v1 route is open to local callers. Create a key with `kb keys create` to enable auth and listen on other interfaces.',
+    );
+  }
+
+  const kb = createApp({ config, db, retriever, log, assistants: opts.assistants, indexStatus, startIngestion: opts.startIngestion, startedWithKeys: authEnabled });
+  for (const a of kb.deps.assistants.values()) {
+    log.info({ assistant: a.id, mode: a.model ? 'generated' : 'extractive', target: a.model?.description ?? null }, a.model ? 'assistant ready' : 'assistant has no generator: chat answers extractively');
+  }
+
+  const server = http.createServer(kb.app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? config.server.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url, auth: authEnabled }, 'server listening');
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      const { lifecycle } = kb.deps;
+      lifecycle.closing = true;
+      log.info({ inflight: lifecycle.inflight }, 'shutting down: no new connections; waiting for in-flight requests');
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const idle = await lifecycle.waitIdle(config.chat.shutdown_timeout_ms);
+      if (!idle) {
+        log.warn({ inflight: lifecycle.inflight }, 'shutdown deadline passed: aborting in-flight requests');
+        lifecycle.abortAll('server shutting down');
+        await lifecycle.waitIdle(1000);
+      }
+      server.closeAllConnections();
+      await stopped;
+      for (const c of cleanups) await c();
+      await opts.onClose?.();
+      if (ownDb) db.close();
+      log.info('server stopped');
+    })();
+    return closing;
+  };
+
+  return { url, host, port, authEnabled, kb, close };
+}

@@ -1,0 +1,91 @@
+import { Router, type RequestHandler } from 'express';
+import type { AppDeps } from '../deps.ts';
+import { HttpError } from '../errors.ts';
+import { routeLabel, state } from '../state.ts';
+
+interface RunRow {
+  id: number;
+  started_at: string;
+  finished_at: string | null;
+  status: string;
+  trigger: string;
+  sources: string;
+  report: string | null;
+  error: string | null;
+}
+
+interface VersionRow {
+  id: number;
+  model_id: string;
+  dim: number;
+  file: string;
+  vectors: number;
+  params: string;
+  active: number;
+  created_at: string;
+}
+
+const parseJson = (s: string | null): unknown => {
+  if (s === null) return null;
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+};
+
+function runningRun(deps: AppDeps): number | null {
+  return (deps.db.prepare("SELECT id FROM ingest_runs WHERE status = 'running' ORDER BY id DESC LIMIT 1").pluck().get() as number | undefined) ?? null;
+}
+
+/** /v1/admin: start an ingestion run, list runs, index status (admin scope). */
+export function adminRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
+  const r = Router();
+
+  r.post('/admin/ingest', routeLabel('/v1/admin/ingest'), ...guard, async (_req, res) => {
+    if (!deps.startIngestion) {
+      throw new HttpError(501, 'Starting ingestion is not available in this server process (no ingestion runner); run `kb ingest`.', 'server_error', 'ingest_unavailable');
+    }
+    const running = runningRun(deps);
+    if (running !== null) throw new HttpError(409, `Ingestion run ${running} is already running.`, 'conflict_error', 'ingest_running');
+    try {
+      const { run_id } = await deps.startIngestion();
+      state(res).log.info({ run_id }, 'ingestion run started through the admin API');
+      res.status(202).json({ run_id, status: 'running' });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ingest_running') {
+        throw new HttpError(409, (err as Error).message || 'An ingestion run is already running.', 'conflict_error', 'ingest_running');
+      }
+      throw err;
+    }
+  });
+
+  r.get('/admin/runs', routeLabel('/v1/admin/runs'), ...guard, (req, res) => {
+    const raw = req.query.limit === undefined ? 20 : Number(req.query.limit);
+    if (!Number.isInteger(raw) || raw < 1 || raw > 200) throw new HttpError(400, 'limit: must be an integer from 1 to 200', 'invalid_request_error', 'invalid_request', 'limit');
+    const rows = deps.db.prepare('SELECT id, started_at, finished_at, status, trigger, sources, report, error FROM ingest_runs ORDER BY id DESC LIMIT ?').all(raw) as RunRow[];
+    res.json({
+      object: 'list',
+      data: rows.map((r) => ({ ...r, sources: parseJson(r.sources), report: parseJson(r.report) })),
+    });
+  });
+
+  r.get('/admin/index', routeLabel('/v1/admin/index'), ...guard, async (_req, res) => {
+    const versions = deps.db.prepare('SELECT id, model_id, dim, file, vectors, params, active, created_at FROM index_versions ORDER BY id DESC').all() as VersionRow[];
+    const reader = deps.indexStatus ? await deps.indexStatus() : null;
+    const counts = deps.db
+      .prepare(
+        `SELECT (SELECT COUNT(*) FROM documents WHERE deleted_at IS NULL) AS documents,
+                (SELECT COUNT(*) FROM chunks WHERE retired_at IS NULL) AS chunks,
+                (SELECT COUNT(*) FROM chunks WHERE retired_at IS NULL AND vector_label IS NULL) AS pending_vectors`,
+      )
+      .get() as { documents: number; chunks: number; pending_vectors: number };
+    res.json({
+      versions: versions.map((v) => ({ ...v, active: v.active === 1, params: parseJson(v.params) })),
+      reader,
+      store: counts,
+    });
+  });
+
+  return r;
+}

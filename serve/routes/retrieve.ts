@@ -1,0 +1,53 @@
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import type { RetrievalHit } from '../../src/retrieval/types.ts';
+import { enforceAcl } from '../acl-guard.ts';
+import type { AppDeps } from '../deps.ts';
+import { routeLabel, state } from '../state.ts';
+import { filtersSchema, modeSchema, parseBody, toFilters } from '../validation.ts';
+
+const retrieveBody = z
+  .object({
+    query: z.string().trim().min(1, 'must not be empty').max(4000),
+    top_k: z.number().int().min(1).max(100).optional(),
+    filters: filtersSchema.optional(),
+    mode: modeSchema.optional(),
+  })
+  .strict();
+
+export function hitJson(h: RetrievalHit) {
+  return {
+    chunk_id: h.chunkId,
+    doc_id: h.docId,
+    source: h.source,
+    external_id: h.externalId,
+    kind: h.kind,
+    title: h.title,
+    url: h.url,
+    published_at: h.publishedAt,
+    tags: h.tags,
+    text: h.text,
+    score: h.score,
+  };
+}
+
+/** POST /v1/retrieve: ranked hits with the score breakdown, for apps that generate themselves. */
+export function retrieveRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
+  const r = Router();
+  r.post('/retrieve', routeLabel('/v1/retrieve'), ...guard, async (req, res) => {
+    const body = parseBody(retrieveBody, req.body);
+    const s = state(res);
+    const result = await deps.retriever.retrieve({
+      query: body.query,
+      topK: body.top_k ?? deps.config.retrieval.top_k,
+      filters: toFilters(body.filters),
+      groups: s.groups,
+      mode: body.mode,
+    });
+    deps.metrics.observeRetrieval(result.timings);
+    const hits = enforceAcl(deps.db, result.hits, s.groups, s.log);
+    if (result.degraded.length) res.setHeader('X-KB-Degraded', result.degraded.map((d) => d.split(':')[0]).join(','));
+    res.json({ object: 'list', query: body.query, data: hits.map(hitJson), timings: result.timings, degraded: result.degraded });
+  });
+  return r;
+}

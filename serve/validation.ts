@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { documentKinds } from '../src/config/index.ts';
+import type { SearchFilters } from '../src/retrieval/types.ts';
+import { HttpError, validationError } from './errors.ts';
+
+const isoDate = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 date or date-time');
+
+export const filtersSchema = z
+  .object({
+    kinds: z.array(z.enum(documentKinds)).max(10).optional(),
+    from: isoDate.optional(),
+    to: isoDate.optional(),
+    tags: z.array(z.string().min(1).max(200)).max(100).optional(),
+    sources: z.array(z.string().min(1).max(200)).max(100).optional(),
+  })
+  .strict();
+
+export const modeSchema = z.enum(['hybrid', 'dense', 'bm25']);
+
+export function toFilters(f: z.infer<typeof filtersSchema> | undefined): SearchFilters | undefined {
+  if (!f) return undefined;
+  const out: SearchFilters = {};
+  if (f.kinds?.length) out.kinds = f.kinds;
+  if (f.from) out.from = f.from;
+  if (f.to) out.to = f.to;
+  if (f.tags?.length) out.tags = f.tags;
+  if (f.sources?.length) out.sources = f.sources;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** Validates a JSON body; a missing or non-object body gets its own clear message. */
+export function parseBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'The request body must be a JSON object (Content-Type: application/json).', 'invalid_request_error', 'invalid_body');
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw validationError(parsed.error);
+  return parsed.data;
+}

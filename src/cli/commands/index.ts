@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { register as registerIngest } from './ingest.ts';
+import { register as registerStatus } from './status.ts';
+import { register as registerDemo } from './demo.ts';
+import { register as registerEval } from './eval.ts';
+import { register as registerKeys } from './keys.ts';
+import { register as registerServe } from './serve.ts';
+
+// Each command module exports `register(program)`. Add one import + one call per module.
+
+export function registerCommands(program: Command): void {
+  registerIngest(program);
+  registerStatus(program);
+  registerDemo(program);
+  registerEval(program);
+  registerKeys(program);
+  registerServe(program);
+}

@@ -1,0 +1,22 @@
+import path from 'node:path';
+import { loadConfig, type Config } from '../config/index.ts';
+import { createLogger, type Logger } from '../log/index.ts';
+import { openStore, type DB } from '../store/index.ts';
+
+/** What every command needs: validated config, the store, a logger. */
+export interface AppContext {
+  config: Config;
+  db: DB;
+  log: Logger;
+  close(): void;
+}
+
+export function storePath(config: Config): string {
+  return path.join(config.data_dir, 'kb.sqlite');
+}
+
+export function openContext(config: Config = loadConfig()): AppContext {
+  const db = openStore(storePath(config));
+  const log = createLogger(config.log.level);
+  return { config, db, log, close: () => db.close() };
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+// `retrieval:` section — hybrid search knobs (see config/default.yaml for the meaning of each key).
+// Document kinds are spelled out here instead of imported from ../schema.ts, because schema.ts
+// imports this file and a cycle would leave the import undefined while this module evaluates.
+const kinds = z.enum(['news', 'comment', 'post']);
+
+export const retrievalSchema = z
+  .object({
+    top_k: z.number().int().positive(),
+    candidates: z.number().int().positive(),
+    rrf_k: z.number().positive(),
+    weights: z.object({ dense: z.number().nonnegative(), bm25: z.number().nonnegative() }).strict(),
+    recency: z
+      .object({
+        enabled: z.boolean(),
+        kinds: z.array(kinds),
+        half_life_days: z.number().positive(),
+        weight: z.number().min(0).max(1),
+      })
+      .strict(),
+    mmr: z.object({ enabled: z.boolean(), lambda: z.number().min(0).max(1) }).strict(),
+    max_chunks_per_doc: z.number().int().nonnegative(),
+    exact_search: z
+      .object({
+        max_fraction: z.number().min(0).max(1),
+        max_chunks: z.number().int().nonnegative(),
+      })
+      .strict(),
+  })
+  .strict()
+  .refine((r) => r.candidates >= r.top_k, { message: 'must be ≥ top_k', path: ['candidates'] });
+
+export type RetrievalConfig = z.infer<typeof retrievalSchema>;

@@ -1,0 +1,201 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type { ChatCompletionChunk, ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
+import type { Logger } from '../log/index.ts';
+import { silentLogger } from '../log/index.ts';
+import {
+  UpstreamError,
+  type ChatModel,
+  type ChatStream,
+  type CompletionResult,
+  type GenerateParams,
+  type StreamEvent,
+  type Usage,
+} from './chat-model.ts';
+import { ThinkFilter, splitThink } from './think-filter.ts';
+
+export interface OpenAIChatModelOptions {
+  upstreamName: string;
+  baseUrl: string;
+  apiKey: string;
+  /** Per attempt: time to response headers; non-streaming also bounds the body; streaming: longest silence between chunks. */
+  timeoutMs: number;
+  maxRetries: number;
+  model: string;
+  /** LoRA adapter model tried first ('' = none). */
+  adapter?: string;
+  /** After the adapter was reported missing, go straight to the base model for this long. */
+  adapterRetryMs?: number;
+  thinkStartsOpen?: boolean;
+  log?: Logger;
+}
+
+// Upper bound of the openai client's retry backoff summed over 5 retries (0.5 s doubling, ≤ 8 s).
+const MAX_BACKOFF_TOTAL_MS = 16_000;
+
+/** Any OpenAI-compatible server (vLLM, Ollama, llama.cpp, hosted APIs) through the official client. */
+export class OpenAIChatModel implements ChatModel {
+  readonly description: string;
+  private readonly client: OpenAI;
+  private adapterMissingUntil = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: OpenAIChatModelOptions) {
+    this.client = new OpenAI({
+      baseURL: opts.baseUrl,
+      // The client refuses an empty key; servers that need none ignore the header.
+      apiKey: opts.apiKey || 'no-key',
+      timeout: opts.timeoutMs,
+      maxRetries: opts.maxRetries,
+    });
+    this.log = opts.log ?? silentLogger;
+    this.description = opts.adapter ? `${opts.upstreamName}:${opts.adapter} (base ${opts.model})` : `${opts.upstreamName}:${opts.model}`;
+  }
+
+  async complete(params: GenerateParams): Promise<CompletionResult> {
+    return this.withAdapterFallback(async (model, fallback) => {
+      const guard = new Deadline(this.opts.timeoutMs * (this.opts.maxRetries + 1) + MAX_BACKOFF_TOTAL_MS, params.signal);
+      try {
+        const res = await this.client.chat.completions.create({ ...this.body(params, model), stream: false }, { signal: guard.signal });
+        const choice = res.choices[0];
+        const msg = (choice?.message ?? {}) as { content?: string | null; reasoning_content?: string | null; reasoning?: string | null };
+        const split = splitThink(msg.content ?? '', { startInThink: this.opts.thinkStartsOpen });
+        const upstreamReasoning = msg.reasoning_content ?? msg.reasoning ?? '';
+        return {
+          content: split.content,
+          reasoning: upstreamReasoning + split.reasoning,
+          finishReason: choice?.finish_reason ?? 'stop',
+          usage: res.usage ? { promptTokens: res.usage.prompt_tokens, completionTokens: res.usage.completion_tokens } : null,
+          model: res.model || model,
+          fallback,
+        };
+      } catch (err) {
+        throw classify(err, params.signal, guard.fired);
+      } finally {
+        guard.clear();
+      }
+    });
+  }
+
+  async stream(params: GenerateParams): Promise<ChatStream> {
+    return this.withAdapterFallback(async (model, fallback) => {
+      // One timer: first for the response headers (with retries), then for each silence between chunks.
+      const idle = new Deadline(this.opts.timeoutMs * (this.opts.maxRetries + 1) + MAX_BACKOFF_TOTAL_MS, params.signal);
+      let upstream: AsyncIterable<ChatCompletionChunk> & { controller: AbortController };
+      try {
+        upstream = await this.client.chat.completions.create(
+          { ...this.body(params, model), stream: true, stream_options: { include_usage: true } },
+          { signal: idle.signal },
+        );
+      } catch (err) {
+        idle.clear();
+        throw classify(err, params.signal, idle.fired);
+      }
+      const startInThink = this.opts.thinkStartsOpen;
+      const timeoutMs = this.opts.timeoutMs;
+      async function* events(): AsyncGenerator<StreamEvent> {
+        const filter = new ThinkFilter({ startInThink });
+        let finishReason = 'stop';
+        let usage: Usage | null = null;
+        try {
+          idle.restart(timeoutMs);
+          for await (const chunk of upstream) {
+            idle.restart(timeoutMs);
+            if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+            const choice = chunk.choices?.[0];
+            if (!choice) continue;
+            if (choice.finish_reason) finishReason = choice.finish_reason;
+            const delta = (choice.delta ?? {}) as { content?: string | null; reasoning_content?: string | null; reasoning?: string | null };
+            const split = filter.push(delta.content ?? '');
+            const reasoning = (delta.reasoning_content ?? delta.reasoning ?? '') + split.reasoning;
+            if (split.content || reasoning) yield { type: 'delta', content: split.content, reasoning };
+          }
+          // The client ends iteration quietly when its signal aborts: tell why.
+          if (params.signal?.aborted) throw new UpstreamError('aborted', 'the request was aborted');
+          if (idle.fired) throw new UpstreamError('timeout', `upstream sent nothing for ${timeoutMs} ms while streaming`);
+          const rest = filter.flush();
+          if (rest.content || rest.reasoning) yield { type: 'delta', content: rest.content, reasoning: rest.reasoning };
+          yield { type: 'finish', finishReason, usage };
+        } catch (err) {
+          throw classify(err, params.signal, idle.fired);
+        } finally {
+          idle.clear();
+          upstream.controller.abort(); // no-op when finished; stops the upstream when our consumer quits early
+        }
+      }
+      return { model, fallback, events: events() };
+    });
+  }
+
+  private body(params: GenerateParams, model: string): ChatCompletionCreateParamsBase {
+    const body: ChatCompletionCreateParamsBase = { model, messages: params.messages };
+    if (params.maxTokens !== undefined) body.max_tokens = params.maxTokens;
+    if (params.temperature !== undefined) body.temperature = params.temperature;
+    if (params.topP !== undefined) body.top_p = params.topP;
+    if (params.stop && params.stop.length > 0) body.stop = params.stop;
+    return body;
+  }
+
+  /** Tries the adapter model; when the upstream says it does not exist, uses the base model. */
+  private async withAdapterFallback<T>(call: (model: string, fallback: boolean) => Promise<T>): Promise<T> {
+    const { adapter, model } = this.opts;
+    if (!adapter) return call(model, false);
+    if (Date.now() < this.adapterMissingUntil) return call(model, true);
+    try {
+      return await call(adapter, false);
+    } catch (err) {
+      if (!(err instanceof UpstreamError) || !isModelMissing(err)) throw err;
+      this.adapterMissingUntil = Date.now() + (this.opts.adapterRetryMs ?? 60_000);
+      this.log.warn({ upstream: this.opts.upstreamName, adapter, base_model: model, err: err.message }, 'adapter model unavailable; falling back to the base model');
+      return call(model, true);
+    }
+  }
+}
+
+/** A timer that aborts a signal (combined with the caller's) and remembers that it fired. */
+class Deadline {
+  private readonly ctrl = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  fired = false;
+  readonly signal: AbortSignal;
+
+  constructor(ms: number, caller?: AbortSignal) {
+    this.signal = caller ? AbortSignal.any([caller, this.ctrl.signal]) : this.ctrl.signal;
+    this.restart(ms);
+  }
+
+  restart(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.ctrl.abort(new Error('upstream deadline'));
+    }, ms);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+const MODEL_MISSING_RE = /model[^.]{0,80}(not found|does not exist|doesn't exist|not exist|unknown|not available|no such)|unknown model|no such model|model_not_found/i;
+
+function isModelMissing(err: UpstreamError): boolean {
+  if (err.kind !== 'rejected') return false;
+  if (err.status === 404) return true;
+  return (err.status === 400 || err.status === 422) && MODEL_MISSING_RE.test(err.message);
+}
+
+function classify(err: unknown, caller: AbortSignal | undefined, deadlineFired: boolean): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (caller?.aborted) return new UpstreamError('aborted', 'the request was aborted', undefined, { cause: err });
+  if (deadlineFired || err instanceof APIConnectionTimeoutError) return new UpstreamError('timeout', 'the upstream model server timed out', undefined, { cause: err });
+  if (err instanceof APIUserAbortError) return new UpstreamError('aborted', 'the upstream call was aborted', undefined, { cause: err });
+  if (err instanceof APIConnectionError) return new UpstreamError('unreachable', `cannot reach the upstream model server: ${(err.cause as Error | undefined)?.message ?? err.message}`, undefined, { cause: err });
+  if (err instanceof APIError) {
+    const status = err.status;
+    const detail = err.message;
+    if (status === undefined) return new UpstreamError('server_error', `upstream stream error: ${detail}`, undefined, { cause: err });
+    if (status >= 500 || status === 429) return new UpstreamError('server_error', `upstream error ${status}: ${detail}`, status, { cause: err });
+    return new UpstreamError('rejected', `upstream rejected the request (${status}): ${detail}`, status, { cause: err });
+  }
+  return new UpstreamError('server_error', `upstream failed: ${(err as Error)?.message ?? String(err)}`, undefined, { cause: err });
+}

@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../store/index.ts';
+import { acquireLock, lockHolder, LockBusyError, LockLostError, withLock } from './index.ts';
+
+const tmpDb = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kb-lock-')), 'kb.sqlite');
+
+describe('locks', () => {
+  it('refuses a second holder across connections and names the holder', () => {
+    const file = tmpDb();
+    const a = openStore(file);
+    const b = openStore(file);
+    const lock = acquireLock(a, 'ingest', { ttlMs: 60_000 });
+    expect(() => acquireLock(b, 'ingest', { ttlMs: 60_000 })).toThrowError(LockBusyError);
+    expect(() => acquireLock(b, 'ingest', { ttlMs: 60_000 })).toThrowError(/held by .*pid/);
+    lock.release();
+    const again = acquireLock(b, 'ingest', { ttlMs: 60_000 });
+    expect(lockHolder(a, 'ingest')?.owner).toBe(again.owner);
+  });
+
+  it('lets a stale lock be taken over, and the old holder learns it lost it', () => {
+    const db = openStore(tmpDb());
+    let t = 1_000_000;
+    const now = () => t;
+    const old = acquireLock(db, 'ingest', { ttlMs: 5_000, now });
+    t += 4_000;
+    expect(() => acquireLock(db, 'ingest', { ttlMs: 5_000, now })).toThrowError(LockBusyError);
+    old.heartbeat();
+    t += 5_001;
+    expect(lockHolder(db, 'ingest', now)).toBeNull();
+    const taker = acquireLock(db, 'ingest', { ttlMs: 5_000, now });
+    expect(() => old.heartbeat()).toThrowError(LockLostError);
+    old.release(); // must not release the new owner's lock
+    expect(lockHolder(db, 'ingest', now)?.owner).toBe(taker.owner);
+  });
+
+  it('withLock releases on failure', async () => {
+    const db = openStore(tmpDb());
+    await expect(withLock(db, 'x', { ttlMs: 10_000 }, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(lockHolder(db, 'x')).toBeNull();
+  });
+});

@@ -1,0 +1,70 @@
+// Progress for long stages: a redrawn bar with rate and ETA on a TTY, plain log lines otherwise
+// (so cron logs and CI output stay readable).
+
+export interface StageProgress {
+  tick(n?: number): void;
+  setTotal(total: number): void;
+  done(): void;
+}
+
+export interface Progress {
+  stage(name: string, total?: number): StageProgress;
+}
+
+export const noProgress: Progress = { stage: () => ({ tick() {}, setTotal() {}, done() {} }) };
+
+function fmtSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${Math.round(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60)}m`;
+}
+
+export function createProgress(stream: NodeJS.WriteStream = process.stderr, isTTY = Boolean(stream.isTTY)): Progress {
+  return {
+    stage(name, initialTotal) {
+      let total = initialTotal ?? 0;
+      let count = 0;
+      const started = Date.now();
+      let lastDraw = 0;
+      let lastPct = -1;
+      const line = () => {
+        const secs = (Date.now() - started) / 1000;
+        const rate = secs > 0 ? count / secs : 0;
+        if (total > 0) {
+          const pct = Math.min(100, (count / total) * 100);
+          const width = 24;
+          const filled = Math.round((pct / 100) * width);
+          const eta = rate > 0 ? (total - count) / rate : Infinity;
+          return `${name.padEnd(8)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${count}/${total} ${pct.toFixed(0)}% ${rate.toFixed(0)}/s ETA ${fmtSeconds(eta)}`;
+        }
+        return `${name.padEnd(8)} ${count} ${rate.toFixed(0)}/s`;
+      };
+      const draw = (final = false) => {
+        const now = Date.now();
+        if (isTTY) {
+          if (!final && now - lastDraw < 100) return;
+          stream.write(`\r\x1b[2K${line()}${final ? '\n' : ''}`);
+        } else {
+          const pct = total > 0 ? Math.floor((count / total) * 10) : -1;
+          if (!final && pct === lastPct && now - lastDraw < 10_000) return;
+          lastPct = pct;
+          stream.write(`${line()}${final ? ' done' : ''}\n`);
+        }
+        lastDraw = now;
+      };
+      return {
+        tick(n = 1) {
+          count += n;
+          draw();
+        },
+        setTotal(t) {
+          total = t;
+        },
+        done() {
+          draw(true);
+        },
+      };
+    },
+  };
+}

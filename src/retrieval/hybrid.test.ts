@@ -1,0 +1,264 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { addDocs, BagOfWordsEmbedder, indexAll, MissingModelEmbedder, openTestStore, retrievalConfig, type DocSpec, type TestStore } from '../../test/retrieval/kit.ts';
+import type { DenseIndexReader } from '../vector/reader.ts';
+import { FilterError } from './filters.ts';
+import { createHybridRetriever, RetrievalRequestError } from './hybrid.ts';
+import type { RetrievalHit } from './types.ts';
+
+const MODES = ['hybrid', 'dense', 'bm25'] as const;
+let store: TestStore | null = null;
+afterEach(() => {
+  store?.cleanup();
+  store = null;
+});
+
+const ids = (hits: RetrievalHit[]) => hits.map((h) => h.externalId);
+
+/** Wraps a reader to record whether each search carried a label filter. */
+function spy(reader: DenseIndexReader) {
+  const calls: boolean[] = [];
+  return {
+    calls,
+    reader: {
+      search: (v: Float32Array | readonly number[], k: number, f?: (label: number) => boolean) => {
+        calls.push(f !== undefined);
+        return reader.search(v, k, f);
+      },
+      status: () => reader.status(),
+    },
+  };
+}
+
+describe('filters inside both legs', () => {
+  // 40 strong matches for "widget" and 6 weak ones tagged "rare": with 10 candidates per leg, a
+  // post-filter over the unfiltered top 10 would find no "rare" document at all.
+  const common: DocSpec[] = Array.from({ length: 40 }, (_, i) => ({ id: `c${i}`, chunks: [`widget widget widget report c${i}`], tags: ['common'] }));
+  const rare: DocSpec[] = Array.from({ length: 6 }, (_, i) => ({
+    id: `r${i}`,
+    chunks: [`widget mentioned once among lots of other unrelated filler words about gardens rivers mountains r${i}`],
+    tags: ['rare'],
+    source: 'archive',
+  }));
+
+  async function setup(exact: { max_fraction: number; max_chunks: number }) {
+    store = openTestStore();
+    addDocs(store, [...common, ...rare]);
+    const embedder = new BagOfWordsEmbedder();
+    const s = spy(await indexAll(store, embedder));
+    const retriever = createHybridRetriever({
+      db: store.db,
+      dense: s.reader,
+      embedder,
+      config: retrievalConfig({ candidates: 10, exact_search: exact }),
+    });
+    return { retriever, calls: s.calls };
+  }
+
+  it('a selective filter still returns k matches in every mode (exact dense path)', async () => {
+    const { retriever, calls } = await setup({ max_fraction: 0.02, max_chunks: 5000 });
+    for (const mode of ['dense', 'bm25'] as const) {
+      const unfiltered = await retriever.retrieve({ query: 'widget', topK: 10, groups: null, mode });
+      expect(ids(unfiltered.hits).some((id) => id.startsWith('r'))).toBe(false);
+    }
+    for (const mode of MODES) {
+      const res = await retriever.retrieve({ query: 'widget', topK: 5, groups: null, mode, filters: { tags: ['rare'] } });
+      expect(res.degraded).toEqual([]);
+      expect(res.hits).toHaveLength(5);
+      expect(res.hits.every((h) => h.tags.includes('rare'))).toBe(true);
+      if (mode === 'dense') expect(res.hits.every((h) => h.score.dense !== null && h.score.bm25 === null)).toBe(true);
+      if (mode === 'bm25') expect(res.hits.every((h) => h.score.bm25 !== null && h.score.dense === null)).toBe(true);
+    }
+    // The unfiltered dense search used the index without a predicate; filtered ones never touched
+    // it (exact search over the 6 allowed chunks).
+    expect(calls).toEqual([false]);
+  });
+
+  it('a selective filter still returns k matches through the filtered HNSW walk', async () => {
+    const { retriever, calls } = await setup({ max_fraction: 0, max_chunks: 0 });
+    const res = await retriever.retrieve({ query: 'widget', topK: 5, groups: null, mode: 'dense', filters: { sources: ['archive'] } });
+    expect(res.hits).toHaveLength(5);
+    expect(res.hits.every((h) => h.source === 'archive')).toBe(true);
+    expect(calls).toEqual([true]);
+  });
+
+  it('combines filters with AND and returns nothing when nothing matches', async () => {
+    const { retriever } = await setup({ max_fraction: 0.02, max_chunks: 5000 });
+    for (const mode of MODES) {
+      const none = await retriever.retrieve({ query: 'widget', topK: 5, groups: null, mode, filters: { tags: ['rare'], sources: ['test'] } });
+      expect(none.hits).toEqual([]);
+      const kinds = await retriever.retrieve({ query: 'widget', topK: 5, groups: null, mode, filters: { kinds: ['news'] } });
+      expect(kinds.hits).toEqual([]);
+    }
+  });
+});
+
+describe('ACL', () => {
+  const docs: DocSpec[] = [
+    { id: 'x1', chunks: ['secret merger plan secret merger plan'], acl: ['x'] },
+    { id: 'x2', chunks: ['secret merger plan details'], acl: ['x', 'z'] },
+    { id: 'y1', chunks: ['merger plan for the y team'], acl: ['y'] },
+    { id: 'pub1', chunks: ['public note that mentions a merger'] },
+    { id: 'pub2', chunks: ['public plan overview'] },
+  ];
+
+  it('a caller never sees a chunk of a group it lacks, in any mode', async () => {
+    store = openTestStore();
+    addDocs(store, docs);
+    const embedder = new BagOfWordsEmbedder();
+    const dense = await indexAll(store, embedder);
+    // Exact path off, so the HNSW predicate is exercised too.
+    for (const exact of [{ max_fraction: 0.02, max_chunks: 5000 }, { max_fraction: 0, max_chunks: 0 }]) {
+      const retriever = createHybridRetriever({ db: store.db, dense, embedder, config: retrievalConfig({ exact_search: exact, max_chunks_per_doc: 0 }) });
+      for (const mode of MODES) {
+        const q = { query: 'secret merger plan', topK: 10, mode };
+        const asY = ids((await retriever.retrieve({ ...q, groups: ['y'] })).hits);
+        expect(asY.sort()).toEqual(['pub1', 'pub2', 'y1']);
+        const asNobody = ids((await retriever.retrieve({ ...q, groups: [] })).hits);
+        expect(asNobody.sort()).toEqual(['pub1', 'pub2']);
+        const asZ = ids((await retriever.retrieve({ ...q, groups: ['z'] })).hits);
+        expect(asZ.sort()).toEqual(['pub1', 'pub2', 'x2']);
+        const asX = (await retriever.retrieve({ ...q, groups: ['x'] })).hits;
+        expect(asX[0].externalId).toBe('x1');
+        expect(ids(asX)).not.toContain('y1');
+        const all = ids((await retriever.retrieve({ ...q, groups: null })).hits);
+        expect(all.sort()).toEqual(['pub1', 'pub2', 'x1', 'x2', 'y1']);
+      }
+    }
+  });
+});
+
+describe('re-ranking through the retriever', () => {
+  const NOW = Date.UTC(2025, 5, 1);
+  const day = (n: number) => new Date(NOW - n * 86_400_000).toISOString();
+
+  it('recency lifts the newer of two equal news matches, not other kinds', async () => {
+    store = openTestStore();
+    addDocs(store, [
+      // The old one matches slightly better, so it leads without the recency preference.
+      { id: 'old-news', kind: 'news', publishedAt: day(720), chunks: ['central bank rate decision rate'] },
+      { id: 'new-news', kind: 'news', publishedAt: day(5), chunks: ['central bank rate decision'] },
+      { id: 'old-post', kind: 'post', publishedAt: day(720), chunks: ['harbour bridge toll increase toll'] },
+      { id: 'new-post', kind: 'post', publishedAt: day(5), chunks: ['harbour bridge toll increase'] },
+    ]);
+    const embedder = new BagOfWordsEmbedder();
+    const dense = await indexAll(store, embedder);
+    const make = (enabled: boolean) =>
+      createHybridRetriever({ db: store!.db, dense, embedder, now: () => NOW, config: retrievalConfig({ recency: { enabled, kinds: ['news'], half_life_days: 180, weight: 0.3 }, mmr: { enabled: false, lambda: 0.7 } }) });
+    const news = await make(true).retrieve({ query: 'central bank rate', topK: 2, groups: null });
+    expect(ids(news.hits)).toEqual(['new-news', 'old-news']);
+    expect(news.hits[1].score.recency).toBeCloseTo(0.7 + 0.3 * Math.pow(2, -4), 9);
+    expect(news.hits[0].score.fused).toBeCloseTo(news.hits[0].score.rrf * news.hits[0].score.recency, 12);
+    expect(ids((await make(false).retrieve({ query: 'central bank rate', topK: 2, groups: null })).hits)).toEqual(['old-news', 'new-news']);
+    const posts = await make(true).retrieve({ query: 'harbour bridge toll', topK: 2, groups: null });
+    expect(ids(posts.hits)).toEqual(['old-post', 'new-post']);
+    expect(posts.hits.every((h) => h.score.recency === 1)).toBe(true);
+  });
+
+  it('MMR moves a near-identical hit below a different one', async () => {
+    store = openTestStore();
+    addDocs(store, [
+      { id: 'a1', chunks: ['apple orchard harvest season report'] },
+      { id: 'a2', chunks: ['apple orchard harvest season report today'] },
+      { id: 'b', chunks: ['apple pie recipe with cinnamon'] },
+    ]);
+    const embedder = new BagOfWordsEmbedder();
+    const dense = await indexAll(store, embedder);
+    const make = (enabled: boolean, withDense: boolean) =>
+      createHybridRetriever({ db: store!.db, dense: withDense ? dense : null, embedder: withDense ? embedder : null, config: retrievalConfig({ mmr: { enabled, lambda: 0.7 } }) });
+    const q = { query: 'apple orchard harvest', topK: 3, groups: null } as const;
+    expect(ids((await make(false, true).retrieve(q)).hits)).toEqual(['a1', 'a2', 'b']);
+    expect(ids((await make(true, true).retrieve(q)).hits)).toEqual(['a1', 'b', 'a2']); // cosine of cached vectors
+    expect(ids((await make(true, false).retrieve({ ...q, mode: 'bm25' })).hits)).toEqual(['a1', 'b', 'a2']); // text Jaccard
+  });
+
+  it('caps chunks per document', async () => {
+    store = openTestStore();
+    addDocs(store, [
+      { id: 'big', chunks: ['quantum computing qubits', 'quantum computing error correction', 'quantum computing hardware', 'quantum computing cloud'] },
+      { id: 's1', chunks: ['quantum physics lecture notes'] },
+      { id: 's2', chunks: ['computing history museum'] },
+    ]);
+    const embedder = new BagOfWordsEmbedder();
+    const dense = await indexAll(store, embedder);
+    const make = (cap: number) =>
+      createHybridRetriever({ db: store!.db, dense, embedder, config: retrievalConfig({ max_chunks_per_doc: cap, mmr: { enabled: false, lambda: 0.7 } }) });
+    const capped = await make(2).retrieve({ query: 'quantum computing', topK: 4, groups: null });
+    expect(ids(capped.hits).filter((d) => d === 'big')).toHaveLength(2);
+    expect(ids(capped.hits).sort()).toEqual(['big', 'big', 's1', 's2']);
+    const uncapped = await make(0).retrieve({ query: 'quantum computing', topK: 4, groups: null });
+    expect(ids(uncapped.hits)).toEqual(['big', 'big', 'big', 'big']);
+  });
+});
+
+describe('degraded and invalid requests', () => {
+  const docs: DocSpec[] = [
+    { id: 'd1', chunks: ['solar panel efficiency record'] },
+    { id: 'd2', chunks: ['wind turbine maintenance'] },
+  ];
+
+  it('falls back to BM25 with the reason when the embedding model is unavailable', async () => {
+    store = openTestStore();
+    addDocs(store, docs);
+    const dense = await indexAll(store, new BagOfWordsEmbedder());
+    const retriever = createHybridRetriever({ db: store.db, dense, embedder: new MissingModelEmbedder(), config: retrievalConfig() });
+    const res = await retriever.retrieve({ query: 'solar panel', topK: 5, groups: null });
+    expect(ids(res.hits)).toEqual(['d1']);
+    expect(res.hits[0].score.dense).toBeNull();
+    expect(res.hits[0].score.bm25?.rank).toBe(1);
+    expect(res.degraded).toHaveLength(1);
+    expect(res.degraded[0]).toMatch(/^dense: embedding model unavailable: .*missing model\.onnx/);
+    expect(res.timings.bm25).toBeGreaterThanOrEqual(0);
+    // An explicit dense request does not switch legs behind the caller's back.
+    const denseOnly = await retriever.retrieve({ query: 'solar panel', topK: 5, groups: null, mode: 'dense' });
+    expect(denseOnly.hits).toEqual([]);
+    expect(denseOnly.degraded[0]).toMatch(/^dense: embedding model unavailable/);
+  });
+
+  it('names a missing index, a missing embedder and a model mismatch', async () => {
+    store = openTestStore();
+    addDocs(store, docs);
+    const embedder = new BagOfWordsEmbedder();
+    const r1 = createHybridRetriever({ db: store.db, dense: null, embedder, config: retrievalConfig() });
+    const res1 = await r1.retrieve({ query: 'wind turbine', topK: 5, groups: null });
+    expect(res1.degraded).toEqual(['dense: no vector index is configured']);
+    expect(ids(res1.hits)).toEqual(['d2']);
+    const dense = await indexAll(store, embedder);
+    const r2 = createHybridRetriever({ db: store.db, dense, embedder: null, config: retrievalConfig() });
+    expect((await r2.retrieve({ query: 'wind turbine', topK: 5, groups: null })).degraded).toEqual(['dense: no embedding model is configured']);
+    const r3 = createHybridRetriever({ db: store.db, dense, embedder: new BagOfWordsEmbedder('test:other-model'), config: retrievalConfig() });
+    expect((await r3.retrieve({ query: 'wind turbine', topK: 5, groups: null })).degraded[0]).toMatch(/built with model "test:bag-of-words-64" but the query embedder is "test:other-model"/);
+    const ok = await createHybridRetriever({ db: store.db, dense, embedder, config: retrievalConfig() }).retrieve({ query: 'wind turbine', topK: 5, groups: null });
+    expect(ok.degraded).toEqual([]);
+    expect(ok.hits[0].score.dense?.rank).toBe(1);
+    expect(ok.hits[0].score.bm25?.rank).toBe(1);
+    expect(Object.keys(ok.timings)).toEqual(expect.arrayContaining(['embed', 'dense', 'bm25', 'fuse', 'total']));
+  });
+
+  it('never returns retired chunks or deleted documents, even from the unfiltered dense path', async () => {
+    store = openTestStore();
+    addDocs(store, [...docs, { id: 'gone', chunks: ['solar panel efficiency record again'] }, { id: 'old', chunks: ['solar panel efficiency record old'] }]);
+    const embedder = new BagOfWordsEmbedder();
+    const dense = await indexAll(store, embedder);
+    // Still in the active index file (vector_label set), but no longer retrievable.
+    store.db.prepare(`UPDATE documents SET deleted_at = 'now' WHERE external_id = 'gone'`).run();
+    store.db.prepare(`UPDATE chunks SET retired_at = 'now' WHERE id = ?`).run(store.chunks.get('old')![0]);
+    const retriever = createHybridRetriever({ db: store.db, dense, embedder, config: retrievalConfig() });
+    for (const mode of MODES) {
+      for (const groups of [null, []]) {
+        const res = await retriever.retrieve({ query: 'solar panel efficiency record', topK: 5, groups, mode });
+        // The dense leg also returns the unrelated d2 (nearest neighbours always exist).
+        expect(ids(res.hits).filter((id) => id !== 'd2')).toEqual(['d1']);
+      }
+    }
+  });
+
+  it('rejects bad requests with clear errors', async () => {
+    store = openTestStore();
+    addDocs(store, docs);
+    const retriever = createHybridRetriever({ db: store.db, dense: null, embedder: null, config: retrievalConfig() });
+    await expect(retriever.retrieve({ query: '  ', topK: 5, groups: null })).rejects.toThrow(RetrievalRequestError);
+    await expect(retriever.retrieve({ query: 'x', topK: 0, groups: null })).rejects.toThrow(/topK/);
+    await expect(retriever.retrieve({ query: 'x', topK: 5, groups: null, filters: { from: 'yesterday' } })).rejects.toThrow(FilterError);
+    await expect(retriever.retrieve({ query: 'x', topK: 5, groups: null, filters: { kinds: ['tweet' as never] } })).rejects.toThrow(/unknown kind "tweet"/);
+  });
+});

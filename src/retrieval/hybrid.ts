@@ -1,0 +1,263 @@
+import type { DocumentKind } from '../config/index.ts';
+import type { RetrievalConfig } from '../config/sections/retrieval.ts';
+import { bufferToVector } from '../embeddings/cache.ts';
+import type { Embedder } from '../embeddings/types.ts';
+import { searchBm25 } from '../bm25/index.ts';
+import type { DB } from '../store/index.ts';
+import { ftsQuery } from '../text/analyzer.ts';
+import type { DenseIndexReader } from '../vector/reader.ts';
+import { ChunkCatalog } from './catalog.ts';
+import { exactDenseSearch } from './exact.ts';
+import { compileFilter, planDenseFilter, type CompiledFilter } from './filters.ts';
+import { rerank, rrfFuse, type Candidate, type LegHit } from './fusion.ts';
+import type { RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
+
+// Hybrid retriever: BM25 (FTS5) and dense (HNSW) legs, each filtered inside its own search,
+// fused by weighted RRF, re-ranked (recency, MMR, per-document cap), hydrated from SQLite.
+
+export class RetrievalRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RetrievalRequestError';
+  }
+}
+
+export interface HybridRetrieverOptions {
+  db: DB;
+  /** The dense index reader (null: the dense leg is off and `degraded` says so). */
+  dense: Pick<DenseIndexReader, 'search' | 'status'> | null;
+  /** Query embedder (null or failing to load: the dense leg is skipped with the reason). */
+  embedder: Embedder | null;
+  /** The app config (only `retrieval` is read). */
+  config: { retrieval: RetrievalConfig };
+  /** Shared catalog (built lazily when a filtered dense search first needs it). */
+  catalog?: ChunkCatalog;
+  /** Clock for the recency preference (tests). */
+  now?: () => number;
+}
+
+export interface HybridRetriever extends Retriever {
+  readonly catalog: ChunkCatalog;
+}
+
+const MAX_TOP_K = 1000;
+// After a failed embedder load, wait this long before trying again (the model may be copied in).
+const LOAD_RETRY_MS = 30_000;
+
+const ms = (from: number) => Math.round((performance.now() - from) * 1000) / 1000;
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+interface HydratedRow {
+  id: number;
+  document_id: number;
+  text: string;
+  source: string;
+  external_id: string;
+  kind: DocumentKind;
+  title: string;
+  url: string | null;
+  published_at: string | null;
+  tags: string;
+  vector: Buffer | null;
+}
+
+export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetriever {
+  const { db, dense, embedder } = opts;
+  const cfg = opts.config.retrieval;
+  const catalog = opts.catalog ?? new ChunkCatalog(db);
+  const now = opts.now ?? Date.now;
+
+  let loadState: { promise: Promise<void>; failedAt: number | null } | null = null;
+  const ensureLoaded = (e: Embedder): Promise<void> => {
+    if (!loadState || (loadState.failedAt !== null && Date.now() - loadState.failedAt > LOAD_RETRY_MS)) {
+      const state: { promise: Promise<void>; failedAt: number | null } = { promise: Promise.resolve(), failedAt: null };
+      state.promise = e.load().catch((err: unknown) => {
+        state.failedAt = Date.now();
+        throw err;
+      });
+      loadState = state;
+    }
+    return loadState.promise;
+  };
+
+  /** Why the dense leg cannot run, or null when it can. */
+  function denseUnavailable(): string | null {
+    if (!dense) return 'no vector index is configured';
+    if (!embedder) return 'no embedding model is configured';
+    const st = dense.status();
+    if (st.version === null) {
+      return st.error
+        ? `vector index version ${st.error.version} failed to load: ${st.error.message}`
+        : 'no vector index is loaded yet (build one with the ingest job)';
+    }
+    if (st.model !== embedder.id) return `vector index was built with model "${st.model}" but the query embedder is "${embedder.id}"`;
+    return null;
+  }
+
+  function denseSearch(vec: Float32Array, k: number, filter: CompiledFilter, timings: Record<string, number>): LegHit[] {
+    const reader = dense!;
+    const st = reader.status();
+    if (st.dim !== null && vec.length !== st.dim) {
+      throw new Error(`query vector has ${vec.length} dimensions but the index has ${st.dim}`);
+    }
+    const toLeg = (hits: { label: number; score: number }[]) => hits.map((h) => ({ chunkId: h.label, score: h.score }));
+    if (!filter.restricted) return toLeg(reader.search(vec, k));
+    const tc = performance.now();
+    if (catalog.refreshIfStale()) timings.catalog = ms(tc);
+    const plan = planDenseFilter(catalog, filter, { maxFraction: cfg.exact_search.max_fraction, maxChunks: cfg.exact_search.max_chunks });
+    if (plan.allowed === 0) return [];
+    if (plan.exactIds) {
+      const exact = exactDenseSearch(db, st.model!, vec, plan.exactIds, k);
+      // Incomplete cache → the filtered HNSW walk, which sees every indexed vector.
+      if (exact.missing === 0) return exact.hits;
+    }
+    return toLeg(reader.search(vec, k, plan.predicate));
+  }
+
+  function hydrate(ids: number[], filter: CompiledFilter, modelId: string | null): HydratedRow[] {
+    if (ids.length === 0) return [];
+    const withVectors = cfg.mmr.enabled && modelId !== null;
+    // The request's filter is re-applied here: the catalog behind the dense predicate can lag a
+    // running ingest by a few seconds, and ACL must hold even then. Liveness likewise.
+    const sql = `
+      SELECT c.id, c.document_id, c.text, d.source, d.external_id, d.kind, d.title, d.url, d.published_at, d.tags,
+             ${withVectors ? 'e.vector' : 'NULL'} AS vector
+        FROM json_each(?) j
+        JOIN chunks c ON c.id = j.value
+        JOIN documents d ON d.id = c.document_id
+        ${withVectors ? 'LEFT JOIN embedding_cache e ON e.model_id = ? AND e.text_hash = c.embed_hash' : ''}
+       WHERE c.retired_at IS NULL AND d.deleted_at IS NULL ${filter.sql ? `AND (${filter.sql.sql})` : ''}`;
+    const params: unknown[] = [JSON.stringify(ids)];
+    if (withVectors) params.push(modelId);
+    if (filter.sql) params.push(...filter.sql.params);
+    return db.prepare(sql).all(...params) as HydratedRow[];
+  }
+
+  async function retrieve(req: RetrieveRequest): Promise<RetrieveResult> {
+    const t0 = performance.now();
+    if (typeof req.query !== 'string' || req.query.trim() === '') throw new RetrievalRequestError('query must be a non-empty string');
+    if (!Number.isInteger(req.topK) || req.topK < 1 || req.topK > MAX_TOP_K) {
+      throw new RetrievalRequestError(`topK must be an integer between 1 and ${MAX_TOP_K}, got ${req.topK}`);
+    }
+    if (req.groups !== null && (!Array.isArray(req.groups) || req.groups.some((g) => typeof g !== 'string'))) {
+      throw new RetrievalRequestError('groups must be null or an array of strings');
+    }
+    const mode = req.mode ?? 'hybrid';
+    if (mode !== 'hybrid' && mode !== 'dense' && mode !== 'bm25') throw new RetrievalRequestError(`mode must be hybrid, dense or bm25, got ${String(mode)}`);
+    const filter = compileFilter(req.filters, req.groups);
+    const query = req.query.trim();
+    const pool = Math.max(cfg.candidates, req.topK);
+    const timings: Record<string, number> = {};
+    const degraded: string[] = [];
+
+    // Dense leg, part 1: start the query embedding so it overlaps the BM25 query below.
+    let embedding: Promise<Float32Array> | null = null;
+    if (mode !== 'bm25') {
+      const why = denseUnavailable();
+      if (why) degraded.push(`dense: ${why}`);
+      else {
+        const te = performance.now();
+        const e = embedder!;
+        embedding = ensureLoaded(e)
+          .then(() => e.embedQuery(query))
+          .finally(() => {
+            timings.embed = ms(te);
+          });
+        embedding.catch(() => undefined); // handled where awaited; avoid an unhandled rejection meanwhile
+      }
+    }
+
+    let bm25Hits: LegHit[] | null = null;
+    if (mode !== 'dense') {
+      const tb = performance.now();
+      try {
+        const expr = ftsQuery(query);
+        bm25Hits = expr ? searchBm25(db, expr, pool, filter.sql ?? undefined).map((h) => ({ chunkId: h.chunkId, score: h.score })) : [];
+      } catch (err) {
+        degraded.push(`bm25: ${message(err)}`);
+      }
+      timings.bm25 = ms(tb);
+    }
+
+    let denseHits: LegHit[] | null = null;
+    if (embedding) {
+      let vec: Float32Array | null = null;
+      try {
+        vec = await embedding;
+      } catch (err) {
+        degraded.push(`dense: embedding model unavailable: ${message(err)}`);
+      }
+      if (vec) {
+        const td = performance.now();
+        try {
+          denseHits = denseSearch(vec, pool, filter, timings);
+        } catch (err) {
+          degraded.push(`dense: ${message(err)}`);
+        }
+        timings.dense = ms(td);
+      }
+    }
+
+    const tf = performance.now();
+    const fused = rrfFuse({ dense: denseHits, bm25: bm25Hits }, cfg.weights, cfg.rrf_k);
+    timings.fuse = ms(tf);
+
+    const th = performance.now();
+    const modelId = dense?.status().model ?? embedder?.id ?? null;
+    const rows = hydrate([...fused.keys()], filter, modelId);
+    timings.hydrate = ms(th);
+
+    const tr = performance.now();
+    const byId = new Map<number, HydratedRow>();
+    const candidates: Candidate[] = rows.map((r) => {
+      byId.set(r.id, r);
+      const published = r.published_at ? Date.parse(r.published_at) : NaN;
+      return {
+        chunkId: r.id,
+        docId: r.document_id,
+        kind: r.kind,
+        publishedMs: Number.isFinite(published) ? published : null,
+        text: r.text,
+        vector: r.vector ? bufferToVector(r.vector) : null,
+        fused: fused.get(r.id)!,
+      };
+    });
+    const ranked = rerank(candidates, {
+      topK: req.topK,
+      recency: { enabled: cfg.recency.enabled, kinds: cfg.recency.kinds, halfLifeDays: cfg.recency.half_life_days, weight: cfg.recency.weight },
+      mmr: cfg.mmr,
+      maxChunksPerDoc: cfg.max_chunks_per_doc,
+      nowMs: now(),
+    });
+    const hits: RetrievalHit[] = ranked.map((c) => {
+      const r = byId.get(c.chunkId)!;
+      return {
+        chunkId: r.id,
+        docId: r.document_id,
+        source: r.source,
+        externalId: r.external_id,
+        kind: r.kind,
+        title: r.title,
+        url: r.url,
+        publishedAt: r.published_at,
+        tags: parseTags(r.tags),
+        text: r.text,
+        score: c.score,
+      };
+    });
+    timings.rerank = ms(tr);
+    timings.total = ms(t0);
+    return { hits, timings, degraded };
+  }
+
+  return { retrieve, catalog };
+}
+
+function parseTags(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,115 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { analyze, analyzeForFts, ftsQuery, toSimplifiedChinese } from './analyzer.ts';
+
+describe('analyze — Chinese', () => {
+  it('segments into words: 2-character words are single terms, stopwords dropped', () => {
+    expect(analyze('北京的公司发布新产品')).toEqual(['北京', '公司', '发布', '新', '产品']);
+  });
+
+  it('maps Traditional (TW and HK forms) and Simplified text to the same terms', () => {
+    const simplified = analyze('北京的公司发布新产品，软件卫生');
+    expect(analyze('北京的公司發佈新產品，軟件衛生')).toEqual(simplified);
+    expect(analyze('北京的公司發佈新產品，軟件衞生')).toEqual(simplified); // HK glyph 衞
+    expect(analyze('臺灣的公司')).toEqual(analyze('台湾的公司'));
+  });
+
+  it('keeps 著名 but maps Taiwan 著 (particle) to 着', () => {
+    expect(toSimplifiedChinese('他看著我')).toBe('他看着我');
+    expect(toSimplifiedChinese('著名的公司')).toBe('著名的公司');
+  });
+
+  it('emits the sub-words of long words (search mode) for recall', () => {
+    const terms = analyze('中华人民共和国');
+    expect(terms).toContain('中华人民共和国');
+    expect(terms).toContain('人民');
+    expect(terms).toContain('共和国');
+  });
+
+  it('drops question words and punctuation', () => {
+    const terms = analyze('《战国无双3》是由哪两个公司合作开发的？');
+    for (const noise of ['哪', '的', '是', '由', '《', '？']) expect(terms).not.toContain(noise);
+    expect(terms).toEqual(expect.arrayContaining(['战国', '无双', '3', '公司', '合作', '开发']));
+    expect(analyze('什么是怎么回事吗')).not.toContain('什么');
+  });
+
+  it('separates digits from Han characters', () => {
+    expect(analyze('成立于1949年')).toEqual(['成立', '1949', '年']);
+  });
+});
+
+describe('analyze — English', () => {
+  it('lower-cases, drops stopwords and Porter2-stems', () => {
+    expect(analyze('The companies were running')).toEqual(['compani', 'run']);
+    expect(analyze('Running')).toEqual(['run']);
+  });
+
+  it('splits on non letters/digits and keeps alphanumeric tokens', () => {
+    expect(analyze('COVID-19 on 5G networks')).toEqual(['covid', '19', '5g', 'network']);
+    expect(analyze("Apple's iPhone 15")).toEqual(['appl', 'iphon', '15']);
+  });
+
+  it('strips Latin diacritics and NFKC-normalises full-width input', () => {
+    expect(analyze('naïve café')).toEqual(analyze('naive cafe'));
+    expect(analyze('ＡＢＣ　１２３')).toEqual(['abc', '123']);
+  });
+
+  it('handles mixed Chinese and English', () => {
+    expect(analyze('iPhone 15的价格是多少')).toEqual(['iphon', '15', '价格']);
+  });
+
+  it('returns no terms for empty, punctuation-only or stopword-only text', () => {
+    expect(analyze('')).toEqual([]);
+    expect(analyze('?!。，')).toEqual([]);
+    expect(analyze('what is the')).toEqual([]);
+  });
+
+  it('keeps term frequencies (duplicates)', () => {
+    expect(analyze('robot robots robot')).toEqual(['robot', 'robot', 'robot']);
+  });
+});
+
+describe('analyzeForFts', () => {
+  it('joins terms with single spaces and produces only letters/digits', () => {
+    const s = analyzeForFts('He said "hello" — AND/OR NOT 北京的"公司"*');
+    expect(s).toBe('said hello 北京 公司');
+    expect(s).toMatch(/^[\p{L}\p{N} ]*$/u);
+  });
+});
+
+describe('ftsQuery', () => {
+  it('ORs unique double-quoted terms', () => {
+    expect(ftsQuery('running runs 北京 北京')).toBe('"run" OR "北京"');
+  });
+
+  it('neutralises FTS5 syntax in user input', () => {
+    const q = ftsQuery('NEAR(a b) AND "c" OR d* -e ^f');
+    expect(q).toBe('"near" OR "b" OR "c" OR "e" OR "f"'); // "a", "d" are stopwords
+  });
+
+  it('returns an empty string when nothing is left', () => {
+    expect(ftsQuery('')).toBe('');
+    expect(ftsQuery('是什么？')).toBe('');
+  });
+});
+
+describe('FTS5 round trip (same table definition as migration 001)', () => {
+  it('indexes analysed text and matches Traditional queries and hostile input without errors', () => {
+    const db = new Database(':memory:');
+    try {
+      db.exec("CREATE VIRTUAL TABLE chunks_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2')");
+      const insert = db.prepare('INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)');
+      insert.run(1, analyzeForFts('北京的软件公司发布新产品'));
+      insert.run(2, analyzeForFts('The companies were running new robot factories.'));
+      insert.run(3, analyzeForFts('市气象台发布暴雨预警'));
+      const search = db.prepare('SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts)');
+      const ids = (q: string): number[] => search.all(ftsQuery(q)).map((r) => (r as { rowid: number }).rowid);
+      expect(ids('哪家軟件公司發佈了新產品？')[0]).toBe(1);
+      expect(ids('company running robots')).toEqual([2]);
+      expect(ids('"unbalanced quote AND ( NEAR* robot')).toEqual([2]);
+      expect(ftsQuery('的？')).toBe(''); // nothing to match: callers skip the lexical leg
+    } finally {
+      db.close();
+    }
+  });
+});

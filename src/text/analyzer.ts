@@ -1,0 +1,92 @@
+import { createRequire } from 'node:module';
+import { Jieba } from '@node-rs/jieba';
+import { dict } from '@node-rs/jieba/dict.js';
+import OpenCC from 'opencc-js';
+import { CHINESE_STOPWORDS, ENGLISH_STOPWORDS } from './stopwords.ts';
+
+/**
+ * The BM25 analyzer, used identically at index time (chunks_fts.terms) and query time.
+ *
+ * Chinese: Traditional → Simplified (Hong Kong variants, then Taiwan variants and phrases, so
+ * both 衞/衛 and 著/着 forms map to the Mainland form), jieba search-mode segmentation
+ * (cutForSearch also emits the dictionary words inside long words, e.g. 中华人民共和国 → 中华,
+ * 人民, 共和国, ..., so a query using a shorter word still matches), then stopwords.
+ * English and other space-separated scripts: lower-case, split on anything that is not a
+ * letter/digit ("covid-19" → covid, 19; "5G" → 5g), strip Latin diacritics, drop stopwords,
+ * Porter2-stem purely alphabetic ASCII words.
+ * Every term is a run of letters/digits only, so it is a single token for FTS5's unicode61
+ * tokenizer and never needs escaping inside the index.
+ */
+
+// wink-porter2-stemmer is CommonJS without type declarations.
+const stem = createRequire(import.meta.url)('wink-porter2-stemmer') as (word: string) => string;
+
+let jiebaInstance: Jieba | undefined;
+function jieba(): Jieba {
+  // Loading the bundled dictionary takes ~0.5 s: do it once, on first use.
+  jiebaInstance ??= Jieba.withDict(dict);
+  return jiebaInstance;
+}
+
+let converter: ((s: string) => string) | undefined;
+/**
+ * Traditional (HK, TW or OpenCC-standard) → Simplified Chinese. Simplified input passes through
+ * essentially unchanged. hk→cn handles HK glyph variants (衞, 粧) and the generic t2s tables;
+ * tw→cn then maps Taiwan-specific usage (看著 → 看着) while keeping phrases like 著名.
+ */
+export function toSimplifiedChinese(s: string): string {
+  if (!converter) {
+    const fromHk = OpenCC.Converter({ from: 'hk', to: 'cn' });
+    const fromTw = OpenCC.Converter({ from: 'tw', to: 'cn' });
+    converter = (text) => fromTw(fromHk(text));
+  }
+  return converter(s);
+}
+
+const HAN = /\p{Script=Han}/u;
+// A Han run, or a run of other (non-Han) letters/digits/marks: "1949年" → "1949", "年".
+const TOKEN = /(\p{Script=Han}+)|((?:(?!\p{Script=Han})[\p{L}\p{N}\p{M}])+)/gu;
+const TERM_SAFE = /^[\p{L}\p{N}\p{M}]+$/u;
+const LATIN_WITH_DIACRITICS = /[\u00c0-\u024f\u1e00-\u1eff]/;
+const ASCII_WORD = /^[a-z]+$/;
+
+function englishTerm(word: string): string | null {
+  let w = word;
+  if (LATIN_WITH_DIACRITICS.test(w)) w = w.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC');
+  if (ENGLISH_STOPWORDS.has(w)) return null;
+  return ASCII_WORD.test(w) ? stem(w) : w;
+}
+
+/** Analysed terms of a text, in order, duplicates kept (BM25 needs term frequencies). */
+export function analyze(text: string): string[] {
+  if (!text) return [];
+  let s = text.normalize('NFKC').toLowerCase();
+  if (HAN.test(s)) s = toSimplifiedChinese(s);
+  const terms: string[] = [];
+  for (const m of s.matchAll(TOKEN)) {
+    if (m[1] !== undefined) {
+      for (const word of jieba().cutForSearch(m[1], true)) {
+        if (!CHINESE_STOPWORDS.has(word) && TERM_SAFE.test(word)) terms.push(word);
+      }
+    } else {
+      const term = englishTerm(m[2]!);
+      if (term && TERM_SAFE.test(term)) terms.push(term);
+    }
+  }
+  return terms;
+}
+
+/** Terms joined by single spaces: the value stored in chunks_fts.terms. */
+export function analyzeForFts(text: string): string {
+  return analyze(text).join(' ');
+}
+
+/**
+ * FTS5 MATCH expression for a query: OR of the unique analysed terms, each double-quoted
+ * (quotes escaped by doubling), so FTS5 operators or punctuation in user input can never cause
+ * a syntax error. Empty string when the query has no terms (callers skip the lexical leg).
+ */
+export function ftsQuery(text: string): string {
+  const unique = [...new Set(analyze(text))];
+  return unique.map((t) => `"${t.replace(/"/g, '""')}"`).join(' OR ');
+}

@@ -1,0 +1,91 @@
+import OpenAI from 'openai';
+import { createKey, type KeyScope } from '../../../src/auth/keys.ts';
+import { loadConfig } from '../../../src/config/index.ts';
+import { silentLogger } from '../../../src/log/index.ts';
+import { startServer, type RunningServer, type StartServerOptions } from '../../../serve/main.ts';
+import { createFixture, TestRetriever, type Fixture } from './corpus.ts';
+import type { ScriptedUpstream } from './scripted-upstream.ts';
+
+export interface TestServerOptions {
+  /** Connect kb-assistant to this upstream (else: no generator, extractive mode). */
+  upstream?: ScriptedUpstream;
+  assistant?: Record<string, unknown>;
+  upstreamSettings?: Record<string, unknown>;
+  overrides?: Record<string, unknown>;
+  keys?: Array<{ name: string; scopes: KeyScope[]; groups: string[] }>;
+  leakyRetriever?: boolean;
+  degraded?: string[];
+  server?: Partial<StartServerOptions>;
+}
+
+export interface TestServer {
+  server: RunningServer;
+  fixture: Fixture;
+  retriever: TestRetriever;
+  secrets: string[];
+  baseURL: string;
+  client(key?: string, opts?: { maxRetries?: number }): OpenAI;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
+  const fixture = createFixture();
+  const overrides: Record<string, unknown> = {
+    data_dir: fixture.dir,
+    log: { level: 'silent' },
+    ...(o.upstream
+      ? {
+          upstreams: { scripted: { base_url: o.upstream.url, api_key: 'up-key', timeout_ms: 2000, max_retries: 0, ...o.upstreamSettings } },
+          assistants: { 'kb-assistant': { upstream: 'scripted', model: 'base-model', adapter: '', ...o.assistant } },
+        }
+      : o.assistant
+        ? { assistants: { 'kb-assistant': o.assistant } }
+        : {}),
+    ...o.overrides,
+  };
+  const config = loadConfig({ env: {}, overrides });
+  const secrets = (o.keys ?? []).map((k) => createKey(fixture.db, k).secret);
+  const retriever = new TestRetriever(fixture.db, { ignoreAcl: o.leakyRetriever, degraded: o.degraded });
+  const server = await startServer(config, {
+    retriever,
+    db: fixture.db,
+    log: silentLogger,
+    port: 0,
+    host: '127.0.0.1',
+    indexStatus: () => ({ loaded: true, version: 1 }),
+    ...o.server,
+  });
+  const baseURL = `${server.url}/v1`;
+  return {
+    server,
+    fixture,
+    retriever,
+    secrets,
+    baseURL,
+    client: (key = secrets[0] ?? 'unused', opts = {}) => new OpenAI({ baseURL, apiKey: key, maxRetries: opts.maxRetries ?? 0, timeout: 10_000 }),
+    async close() {
+      await server.close();
+      fixture.cleanup();
+    },
+  };
+}
+
+/** Accumulates an official-client stream: content, reasoning, the final chunk's extras. */
+export async function collectStream(stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>) {
+  let content = '';
+  let reasoning = '';
+  let last: Record<string, unknown> | null = null;
+  let usage: unknown = null;
+  const chunks: unknown[] = [];
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    const c = chunk as unknown as Record<string, unknown> & { choices: Array<{ delta: Record<string, string>; finish_reason: string | null }> };
+    if (c.usage) usage = c.usage;
+    const choice = c.choices[0];
+    if (!choice) continue;
+    content += choice.delta.content ?? '';
+    reasoning += choice.delta.reasoning_content ?? '';
+    if (choice.finish_reason) last = c;
+  }
+  return { content, reasoning, last, usage, chunks };
+}
