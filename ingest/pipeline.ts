@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Config, SourceConfig } from '../src/config/index.ts';
 import type { DB } from '../src/store/index.ts';
 import { nowIso } from '../src/store/index.ts';
@@ -74,8 +75,17 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
       ? tokenizerCounter(embedder.id, (t) => embedder.countTokens!(t))
       : estimateTokenCounter;
 
+    // Chunks made with other cleaning/chunking settings (or another tokenizer) are remade.
+    const fingerprint = pipelineFingerprint(config, counter);
+    const previous = db.prepare("SELECT value FROM settings WHERE key = 'pipeline_fingerprint'").pluck().get() as string | undefined;
+    const full = opts.full || (previous !== undefined && previous !== fingerprint);
+    if (full && !opts.full) report.warnings.push('cleaning/chunking settings or tokenizer changed since the last run: every document is reprocessed');
+
     for (const source of sources) {
-      await ingestSource(ctx, source, runId, report, clock, counter, opts, progress);
+      await ingestSource(ctx, source, runId, report, clock, counter, { ...opts, full }, progress);
+    }
+    if (!Object.values(report.sources).some((s) => s.error)) {
+      db.prepare("INSERT INTO settings (key, value) VALUES ('pipeline_fingerprint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(fingerprint);
     }
 
     report.embedding.pending = pendingCount(db);
@@ -95,6 +105,10 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
   }
   log.info({ run_id: runId, status: report.status, docs: report.docs, seconds: report.seconds.total }, 'ingestion finished');
   return report;
+}
+
+function pipelineFingerprint(config: Config, counter: TokenCounter): string {
+  return createHash('sha256').update(JSON.stringify([config.cleaning, config.chunking, counter.kind])).digest('hex').slice(0, 16);
 }
 
 async function loadEmbedder(config: Config, opts: IngestOptions, report: RunReport, log: Logger): Promise<Embedder | null> {

@@ -1,3 +1,5 @@
+import { targetKeys } from '../../src/core/references.ts';
+import { allNames } from '../../src/core/schema.ts';
 import { splitSentences } from '../../src/text/sentences.ts';
 import type { BuildContext } from './context.ts';
 import { probedInTest, systemMessages, type FactSpec } from './expand.ts';
@@ -20,13 +22,42 @@ export interface RaftStats {
 
 const MIN_VALUE_CHARS = 2;
 
-/** The sentence of `text` that holds both the entity name and the value (the quote), if any. */
-export function quoteFor(text: string, name: string, value: string): string | null {
+/** A record's name, for finding which records a sentence mentions. */
+export interface NameEntry {
+  name: string;
+  /** "type|key" */
+  ref: string;
+}
+
+/**
+ * The sentence of `text` that states the fact. It must hold the entity name and the value; every
+ * other record it mentions must be directly related to the entity (a person's company, say) —
+ * "X and Y signed a deal in Beijing" says nothing about where X is based; and the value must
+ * survive masking those other names, so "会展服务" inside the company name "华南会展服务" does not
+ * count as the entity's industry.
+ */
+export function quoteFor(text: string, name: string, value: string, subject: string, related: ReadonlySet<string>, names: readonly NameEntry[]): string | null {
   for (const s of splitSentences(text)) {
     const sentence = text.slice(s.start, s.end);
-    if (sentence.includes(name) && sentence.includes(value)) return sentence;
+    if (!sentence.includes(name) || !sentence.includes(value)) continue;
+    const others = names.filter((n) => n.ref !== subject && sentence.includes(n.name) && !name.includes(n.name) && !value.includes(n.name));
+    if (others.some((n) => !related.has(n.ref))) continue;
+    let masked = sentence.replaceAll(name, '\u0000');
+    for (const o of others) masked = masked.replaceAll(o.name, '\u0001');
+    if (masked.includes(value)) return sentence;
   }
   return null;
+}
+
+/** "type|key" of every record directly linked to (type, key) by a relation, either direction. */
+export function relatedRefs(ctx: BuildContext, type: string, key: string): Set<string> {
+  const out = new Set<string>();
+  for (const rel of ctx.core.relations) {
+    if (rel.from === type) for (const k of targetKeys(ctx.byKey.get(type)?.get(key)?.data[rel.field])) out.add(`${rel.to}|${k}`);
+    if (rel.to === type)
+      for (const r of ctx.entities.get(rel.from) ?? []) if (targetKeys(r.data[rel.field]).includes(key)) out.add(`${rel.from}|${r.key}`);
+  }
+  return out;
 }
 
 /** Cuts a passage to `max` characters, keeping `keep` (the quote) inside the window. */
@@ -43,8 +74,14 @@ export async function raftSamples(ctx: BuildContext, specs: FactSpec[], source: 
   const out: Sample[] = [];
   if (!cfg.enabled || cfg.max_samples === 0) return { samples: out, stats };
   const clean = (p: Passage) => !piiValues.some((v) => p.text.includes(v) || p.title.includes(v));
+  // Only text values: a number or year co-occurring with a name in one sentence ("3,200", "2012")
+  // too often states something else, so it cannot be checked as the oracle.
+  const textValued = (s: FactSpec) => s.langs.every((l) => s.facts[l]?.every((f) => f.kind === 'value' && typeof f.value === 'string'));
+  const names: NameEntry[] = [...ctx.entities]
+    .flatMap(([type, list]) => list.flatMap((r) => allNames(ctx.core.types[type], r.data).map((name) => ({ name, ref: `${type}|${r.key}` }))))
+    .sort((a, b) => b.name.length - a.name.length);
   const ordered = specs
-    .filter((s) => s.kind === 'single_fact')
+    .filter((s) => s.kind === 'single_fact' && textValued(s))
     .map((s) => ({ s, r: unitHash(ctx.seed, `raft\u0000${s.id}`) }))
     .sort((a, b) => a.r - b.r)
     .map((x) => x.s);
@@ -56,7 +93,7 @@ export async function raftSamples(ctx: BuildContext, specs: FactSpec[], source: 
       const name = spec.name[lang];
       if (values.length !== 1 || !name || values[0].length < MIN_VALUE_CHARS) continue;
       stats.candidates++;
-      const sample = await oneSample(ctx, spec, lang, name, values[0], source, clean, stats);
+      const sample = await oneSample(ctx, spec, lang, name, values[0], source, clean, names, stats);
       if (sample) out.push(sample);
     }
   }
@@ -72,14 +109,17 @@ async function oneSample(
   value: string,
   source: PassageSource,
   clean: (p: Passage) => boolean,
+  names: readonly NameEntry[],
   stats: RaftStats,
 ): Promise<Sample | null> {
   const cfg = ctx.ft.raft;
   const label = `${spec.id}\u0000${lang}`;
+  const subject = `${spec.type}|${spec.key}`;
+  const related = relatedRefs(ctx, spec.type, spec.key!);
   const oracles = source
     .mentioning(name, 50)
     .filter(clean)
-    .map((p) => ({ p, quote: quoteFor(p.text, name, value) }))
+    .map((p) => ({ p, quote: quoteFor(p.text, name, value, subject, related, names) }))
     .filter((x): x is { p: Passage; quote: string } => x.quote !== null);
   if (oracles.length === 0) {
     stats.no_oracle_passage++;
@@ -94,8 +134,8 @@ async function oneSample(
   const question = fill(phrase.text, spec.vars[lang]!);
 
   // Distractors: related passages that do not mention the entity in any language.
-  const names = Object.values(spec.name).filter((n): n is string => Boolean(n));
-  const notAbout = (p: Passage) => clean(p) && p.chunkId !== oracle.p.chunkId && !names.some((n) => p.text.includes(n) || p.title.includes(n));
+  const ownNames = Object.values(spec.name).filter((n): n is string => Boolean(n));
+  const notAbout = (p: Passage) => clean(p) && p.chunkId !== oracle.p.chunkId && !ownNames.some((n) => p.text.includes(n) || p.title.includes(n));
   const want = cfg.passages;
   const seen = new Set<number>();
   const distractors: Passage[] = [];

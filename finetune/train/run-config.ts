@@ -124,8 +124,11 @@ export interface TrainingRecommendation {
 export interface BuildRunConfigInput {
   runName: string;
   baseModel: string;
-  /** Folder with train.jsonl / val.jsonl (the output of `kb finetune prepare`). */
+  /** The output folder of `kb finetune prepare` (recorded in metadata.dataset_dir). */
   datasetDir: string;
+  /** Chat JSONL splits (default: <datasetDir>/train.jsonl and val.jsonl). */
+  trainFile?: string;
+  valFile?: string;
   /** Run folder: run.json is written here; output/ holds the trainer's files. */
   runDir: string;
   recommendation?: TrainingRecommendation;
@@ -145,8 +148,8 @@ export function buildRunConfig(input: BuildRunConfigInput): RunConfig {
     run_name: input.runName,
     base_model: input.baseModel,
     data: {
-      train: path.resolve(input.datasetDir, 'train.jsonl'),
-      val: path.resolve(input.datasetDir, 'val.jsonl'),
+      train: path.resolve(input.trainFile ?? path.join(input.datasetDir, 'train.jsonl')),
+      val: path.resolve(input.valFile ?? path.join(input.datasetDir, 'val.jsonl')),
       max_seq_len: r.seq_len ?? d.data.max_seq_len,
     },
     output_dir: path.resolve(input.runDir, 'output'),

@@ -16,7 +16,7 @@ export function observeRequests(metrics: ServerMetrics): RequestHandler {
       const status = res.writableFinished ? String(res.statusCode) : '499';
       metrics.httpRequests.inc({ route: s.route, method: req.method, status });
       metrics.httpDuration.observe({ route: s.route, method: req.method }, seconds);
-      s.log.info({ method: req.method, path: req.path, route: s.route, status: Number(status), ms: Math.round(seconds * 1000), key_id: s.key?.id }, 'request');
+      s.log.info({ method: req.method, path: req.originalUrl.split('?')[0], route: s.route, status: Number(status), ms: Math.round(seconds * 1000), key_id: s.key?.id }, 'request');
     };
     res.on('finish', finish);
     res.on('close', finish);

@@ -63,7 +63,7 @@ function readCsv(text: string, name: string): RawRow[] {
   // line instead of failing the whole file.
   let records: { record: string[]; info: { lines: number }; raw: string }[];
   try {
-    records = parseCsv(text, { skip_empty_lines: true, relax_column_count: true, info: true, raw: true }) as typeof records;
+    records = parseCsv(text, { skip_empty_lines: true, relax_column_count: true, info: true, raw: true }) as unknown as typeof records;
   } catch (err) {
     return [{ locator: name, raw: text.slice(0, 2000), error: `unreadable CSV: ${(err as Error).message}` }];
   }

@@ -95,7 +95,7 @@ function goodEn(rng: Rng, p: Product): Aspect[] {
 function badEn(rng: Rng, p: Product): Aspect[] {
   return [
     ['The manual is thin, we had to call support for basic parameters.', 'documentation'],
-    [`Delivery was ${randInt(rng, 1, 6)} weeks late, which hurt our schedule.`, 'delivery'],
+    [`Delivery was ${randInt(rng, 2, 6)} weeks late, which hurt our schedule.`, 'delivery'],
     ['Spare parts are pricey and often back-ordered.', 'spares'],
     [`Integrating with our legacy system took ${randInt(rng, 2, 6)} weeks.`, 'integration'],
     ['Occasional comms faults, cleared by a restart; vendor says the next firmware fixes it.', 'faults'],
@@ -124,8 +124,17 @@ function usageEn(rng: Rng): string {
   ]);
 }
 
-const CLOSE_ZH = ['总体推荐。', '打{r}分。', '期待下一代产品。', '会考虑继续采购。', '希望厂家尽快改进。', '同行可以参考。', '有问题可以私信交流。'];
-const CLOSE_EN = ['Recommended overall.', '{r}/5 from us.', 'Looking forward to the next version.', 'We will likely buy more.', 'Hope the vendor fixes this soon.', 'Happy to answer questions.', 'Worth a look if you are shopping.'];
+// Closings by mood: [positive, neutral, negative].
+const CLOSE_ZH = [
+  ['总体推荐。', '打{r}分。', '会考虑继续采购。', '期待下一代产品。'],
+  ['打{r}分。', '同行可以参考。', '有问题可以私信交流。', '中规中矩吧。'],
+  ['希望厂家尽快改进。', '打{r}分。', '暂时不会复购了。', '建议谨慎选择。'],
+];
+const CLOSE_EN = [
+  ['Recommended overall.', '{r}/5 from us.', 'We will likely buy more.', 'Looking forward to the next version.'],
+  ['{r}/5 from us.', 'Happy to answer questions.', 'Worth a look if you are shopping.', 'Fine, not great.'],
+  ['Hope the vendor fixes this soon.', '{r}/5 from us.', 'Not buying again for now.', 'Shop around first.'],
+];
 
 /** Ratings skew positive, as product reviews do. */
 function rating(rng: Rng): number {
@@ -143,7 +152,8 @@ export function composeComment(rng: Rng): DemoComment {
     ...sample(rng, lang === 'zh' ? goodZh(rng, p) : goodEn(rng, p), goodCount),
     ...sample(rng, lang === 'zh' ? badZh(rng, p) : badEn(rng, p), badCount),
   ];
-  const close = pick(rng, lang === 'zh' ? CLOSE_ZH : CLOSE_EN).replace('{r}', String(r));
+  const mood = r >= 4 ? 0 : r === 3 ? 1 : 2;
+  const close = pick(rng, (lang === 'zh' ? CLOSE_ZH : CLOSE_EN)[mood]).replace('{r}', String(r));
   // Some people write their verdict on a new line: newlines inside a CSV field must survive.
   const breakLine = chance(rng, 0.08);
   let text: string;

@@ -58,9 +58,6 @@ export interface NewsArticle {
 }
 
 const nm = (c: { name_zh: string; name_en: string }, lang: Lang) => (lang === 'zh' ? c.name_zh : c.name_en);
-const title = (p: Person, lang: Lang) => (lang === 'zh' ? p.title_zh : p.title_en);
-const city = (x: { city_zh: string; city_en: string }, lang: Lang) => (lang === 'zh' ? x.city_zh : x.city_en);
-const venue = (x: { venue_zh: string; venue_en: string }, lang: Lang) => (lang === 'zh' ? x.venue_zh : x.venue_en);
 const industry = (c: Company, lang: Lang) => (lang === 'zh' ? c.industry_zh : c.industry_en);
 
 function zhDate(day: string): string {

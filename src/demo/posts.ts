@@ -1,7 +1,7 @@
 // Community posts about the demo world (expo visit notes, questions, event recaps, experience
 // write-ups) as Markdown (some with YAML front matter), plain text and HTML files.
 
-import { addDays, escapeHtml, randomDay, thousands, zhPlace, type Lang } from './common.ts';
+import { addDays, escapeHtml, priceText, randomDay, thousands, zhPlace, type Lang } from './common.ts';
 import { fmtDay } from './news.ts';
 import {
   chance,
@@ -30,8 +30,9 @@ const HANDLES_EN = ['expo_walker', 'factory_floor', 'robot_curious', 'battery_ne
 
 const handle = (rng: Rng, lang: Lang) => `${pick(rng, lang === 'zh' ? HANDLES_ZH : HANDLES_EN)}${randInt(rng, 10, 99)}`;
 
-/** A personal aside with the poster's own numbers: what makes two notes on one event differ. */
-function aside(rng: Rng, lang: Lang): string {
+/** A personal aside with the poster's own numbers: what makes two similar posts differ. */
+function aside(rng: Rng, lang: Lang, forum: string): string {
+  if (forum === 'reviews' || forum === 'qa') return plantAside(rng, lang);
   const zh = [
     `我们公司这次去了${randInt(rng, 2, 12)}个人。`,
     `会后加了${randInt(rng, 5, 40)}个供应商的联系方式。`,
@@ -49,6 +50,24 @@ function aside(rng: Rng, lang: Lang): string {
     `Check-in took ${randInt(rng, 5, 45)} minutes.`,
     `Next time I will bring ${randInt(rng, 2, 6)} process engineers.`,
     `Walked over ${randInt(rng, 12, 30)},000 steps that day.`,
+  ];
+  return sample(rng, lang === 'zh' ? zh : en, randInt(rng, 2, 3)).join(lang === 'zh' ? '' : ' ');
+}
+
+function plantAside(rng: Rng, lang: Lang): string {
+  const zh = [
+    `我们厂有${randInt(rng, 2, 20)}条产线。`,
+    `现有设备平均用了${randInt(rng, 4, 15)}年。`,
+    `维护团队一共${randInt(rng, 3, 25)}个人。`,
+    `去年非计划停机大概${randInt(rng, 20, 300)}小时。`,
+    `主要客户是${pick(rng, ['主机厂', '家电品牌', '电池厂', '出口贸易商'])}。`,
+  ];
+  const en = [
+    `We run ${randInt(rng, 2, 20)} lines.`,
+    `Our existing equipment averages ${randInt(rng, 4, 15)} years old.`,
+    `The maintenance team is ${randInt(rng, 3, 25)} people.`,
+    `Unplanned downtime last year was around ${randInt(rng, 20, 300)} hours.`,
+    `Our main customers are ${pick(rng, ['car makers', 'appliance brands', 'battery plants', 'export traders'])}.`,
   ];
   return sample(rng, lang === 'zh' ? zh : en, randInt(rng, 2, 3)).join(lang === 'zh' ? '' : ' ');
 }
@@ -161,7 +180,7 @@ function experience(rng: Rng, lang: Lang): Draft {
         `厂里从${c.name_zh}引进${p.name_zh}已经${months}个月了，写点使用体会。`,
         `先说优点：${p.feature_zh}，这一点在我们的产线上体现得很明显，${pick(rng, ['节拍提升了', '良率提高了', '人工减少了'])}${randInt(rng, 5, 35)}%左右。`,
         `再说不足：${pick(rng, ['初期培训时间偏长', '和老设备的通讯协议需要额外网关', '部分备件需要从总部调货', '软件更新需要厂家远程支持'])}。`,
-        `总的来说，以${p.category_zh}这个价位（约${Math.round(p.price_cny / 1000)}千元）来看，值得考虑。`,
+        `总的来说，以${p.category_zh}这个价位（约${priceText(p.price_cny, 'zh')}）来看，值得考虑。`,
       ],
       day,
       tags: ['使用体验', p.category_zh],
@@ -174,7 +193,7 @@ function experience(rng: Rng, lang: Lang): Draft {
       `We have had the ${p.name_en} from ${c.name_en} in service for ${months} months; some notes.`,
       `The good: ${p.feature_en}, which shows on our line; ${pick(rng, ['cycle time', 'yield', 'labour per shift'])} improved by about ${randInt(rng, 5, 35)}%.`,
       `The less good: ${pick(rng, ['initial training takes a while', 'talking to older machines needs an extra gateway', 'some spares ship from headquarters', 'software updates need the vendor to log in remotely'])}.`,
-      `For a ${p.category_en} at around CNY ${Math.round(p.price_cny / 1000)}k, worth a look.`,
+      `For a ${p.category_en} at around ${priceText(p.price_cny, 'en')}, worth a look.`,
     ],
     day,
     tags: ['experience', p.category_en],
@@ -186,7 +205,7 @@ const DRAFTS = [expoNotes, question, eventRecap, experience];
 /** A draft with the poster's aside inserted before its last paragraph. */
 function withAside(rng: Rng, d: Draft, lang: Lang): Draft {
   const paragraphs = d.paragraphs.slice();
-  paragraphs.splice(Math.max(1, paragraphs.length - 1), 0, aside(rng, lang));
+  paragraphs.splice(Math.max(1, paragraphs.length - 1), 0, aside(rng, lang, d.forum));
   return { ...d, paragraphs };
 }
 

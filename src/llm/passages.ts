@@ -1,7 +1,8 @@
 // Query-focused passage selection: picks the sentences of a chunk that share the most terms
 // with the question. Used for citation snippets and for extractive answers.
 
-const SENTENCE_RE = /[^。！？!?；;\n]+[。！？!?；;]*|\n+/g;
+// Sentence ends: CJK/ASCII terminators, or a period followed by whitespace (not a decimal point).
+const SENTENCE_SPLIT_RE = /(?<=[。！？!?；;])|(?<=\.)\s+|\n+/;
 const CJK_RUN_RE = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+/g;
 const STOP = new Set(['the', 'a', 'an', 'of', 'to', 'in', 'on', 'and', 'or', 'is', 'are', 'was', 'were', 'what', 'which', 'who', 'how', 'why', 'when', 'does', 'did', 'do', 'for', 'with', 'about', 'it', 'its', 'this', 'that', 'be', 'by', 'as', 'at', 'from']);
 
@@ -32,7 +33,7 @@ const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
  * plus its neighbours while they fit; the text's start when nothing matches.
  */
 export function bestExcerpt(text: string, query: string, maxChars: number): string {
-  const sentences = (text.match(SENTENCE_RE) ?? []).map(squash).filter(Boolean);
+  const sentences = text.split(SENTENCE_SPLIT_RE).map(squash).filter(Boolean);
   if (sentences.length === 0) return '';
   const terms = queryTerms(query);
   let best = 0;

@@ -42,3 +42,17 @@ describe('locks', () => {
     expect(lockHolder(db, 'x')).toBeNull();
   });
 });
+
+describe('locks held by dead processes', () => {
+  it('a lock whose holder process on this host is gone can be taken at once', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const db = openStore(tmpDb());
+    const lock = acquireLock(db, 'ingest', { ttlMs: 600_000 });
+    // Pretend a process that has exited held it.
+    const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+    db.prepare('UPDATE locks SET pid = ? WHERE name = ?').run(dead, 'ingest');
+    const taker = acquireLock(db, 'ingest', { ttlMs: 600_000 });
+    expect(lockHolder(db, 'ingest')?.owner).toBe(taker.owner);
+    expect(() => lock.heartbeat()).toThrowError(LockLostError);
+  });
+});

@@ -43,6 +43,17 @@ interface LockRow {
 let counter = 0;
 const newOwner = () => `${os.hostname()}:${process.pid}:${Date.now().toString(36)}:${++counter}`;
 
+/** A holder on this host whose process is gone (killed, crashed) need not wait out the ttl. */
+function holderIsDeadLocally(row: LockRow): boolean {
+  if (!row.pid || row.owner.split(':')[0] !== os.hostname() || row.pid === process.pid) return false;
+  try {
+    process.kill(row.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export interface AcquireOptions {
   ttlMs: number;
   /** Clock, for tests. */
@@ -55,7 +66,7 @@ export function acquireLock(db: DB, name: string, opts: AcquireOptions): Lock {
   const owner = newOwner();
   const take = db.transaction(() => {
     const row = db.prepare('SELECT * FROM locks WHERE name = ?').get(name) as LockRow | undefined;
-    if (row && now() - row.heartbeat <= row.ttl_ms) throw new LockBusyError(name, row);
+    if (row && now() - row.heartbeat <= row.ttl_ms && !holderIsDeadLocally(row)) throw new LockBusyError(name, row);
     db.prepare(
       `INSERT INTO locks (name, owner, pid, acquired_at, heartbeat, ttl_ms) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, pid = excluded.pid,
@@ -79,7 +90,7 @@ export function acquireLock(db: DB, name: string, opts: AcquireOptions): Lock {
 /** The current holder of a lock, or null when free or stale. */
 export function lockHolder(db: DB, name: string, now: () => number = Date.now): LockRow | null {
   const row = db.prepare('SELECT * FROM locks WHERE name = ?').get(name) as LockRow | undefined;
-  if (!row || now() - row.heartbeat > row.ttl_ms) return null;
+  if (!row || now() - row.heartbeat > row.ttl_ms || holderIsDeadLocally(row)) return null;
   return row;
 }
 

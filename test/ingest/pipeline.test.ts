@@ -94,8 +94,10 @@ describe('ingestion pipeline', () => {
 
     env.reopen({ embedding: { provider: 'local', model: 'tiny/e5', allow_remote: false } });
     const healed = await runIngestion(env.ctx);
-    expect(healed.docs.unchanged).toBe(5);
-    expect(healed.embedding.embedded).toBe(degraded.chunks.added);
+    // Chunks sized by the token estimate are remade with the model's tokenizer, then embedded.
+    expect(healed.warnings.join()).toMatch(/tokenizer changed/);
+    expect(healed.docs.changed).toBe(5);
+    expect(healed.embedding.embedded).toBe(healed.chunks.added);
     expect(healed.embedding.pending).toBe(0);
     expectConsistent(env);
   });
@@ -157,5 +159,22 @@ describe('ingestion pipeline', () => {
     await embedder.load();
     const row = env.db.prepare('SELECT embed_text, token_count FROM chunks LIMIT 1').get() as { embed_text: string; token_count: number };
     expect(row.token_count).toBe(embedder.countTokens(row.embed_text));
+  });
+});
+
+describe('settings changes', () => {
+  it('remakes every chunk when the chunking settings change', async () => {
+    env = await makeIngestEnv();
+    env.writeSource(Array.from({ length: 4 }, (_, i) => article(i + 1)));
+    const first = await runIngestion(env.ctx);
+    env.reopen({ chunking: { target_tokens: 30, max_tokens: 50, overlap_tokens: 5 } });
+    const second = await runIngestion(env.ctx);
+    expect(second.warnings.join()).toMatch(/reprocessed/);
+    expect(second.docs.changed).toBe(4);
+    expect(second.chunks.removed).toBe(first.chunks.added);
+    expect(second.chunks.added).toBeGreaterThan(first.chunks.added);
+    expectConsistent(env);
+    const third = await runIngestion(env.ctx);
+    expect(third.docs.unchanged).toBe(4);
   });
 });

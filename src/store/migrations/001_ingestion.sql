@@ -123,3 +123,10 @@ CREATE TABLE locks (
   heartbeat   INTEGER NOT NULL,    -- unix ms
   ttl_ms      INTEGER NOT NULL
 );
+
+-- Small key/value facts about the store, e.g. the fingerprint of the cleaning + chunking
+-- settings the current chunks were made with.
+CREATE TABLE settings (
+  key    TEXT PRIMARY KEY,
+  value  TEXT NOT NULL
+);

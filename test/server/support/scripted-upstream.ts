@@ -25,7 +25,7 @@ export interface Reply {
   /** After this many streamed chunks, stop sending and keep the connection open. */
   stallAfter?: number;
   /** Reply with this HTTP error instead. */
-  error?: { status: number; message: string };
+  error?: { status: number; message: string; retryable?: boolean };
   usage?: { prompt_tokens: number; completion_tokens: number };
 }
 
@@ -89,7 +89,7 @@ export class ScriptedUpstream {
     if (reply.delayMs) await sleep(reply.delayMs);
     if (res.destroyed) return;
     if (reply.error) {
-      res.writeHead(reply.error.status, { 'content-type': 'application/json', 'x-should-retry': 'false' });
+      res.writeHead(reply.error.status, { 'content-type': 'application/json', 'x-should-retry': reply.error.retryable ? 'true' : 'false', 'retry-after-ms': '10' });
       res.end(JSON.stringify({ error: { message: reply.error.message, type: 'error', code: null } }));
       return;
     }

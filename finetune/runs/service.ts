@@ -1,0 +1,128 @@
+import path from 'node:path';
+import type { Config } from '../../src/config/index.ts';
+import type { DB } from '../../src/store/index.ts';
+import { findSplitFile } from '../eval/dataset.ts';
+import { findGpu, findModel, plan, type Method } from '../plan/index.ts';
+import { adapterForRun, registerAdapter, versionFor, type AdapterRecord } from '../registry/index.ts';
+import { buildRunConfig, type RunConfig, type TrainingRecommendation } from '../train/run-config.ts';
+import { createRun, launchTrainer, resumeRun, type RunHooks, type TrainerLauncher } from './orchestrator.ts';
+import { getRun, type RunRecord } from './store.ts';
+
+// `kb finetune train` / `resume` as functions (the CLI and the semiannual job share them):
+// config from the planner's recommendation + overrides, the run folder, the trainer, and the
+// adapter's registration once training succeeded.
+
+export interface TrainRequest {
+  /** Run name = adapter version; default <version_prefix>-<year>h<half> (suffixed -2, -3 … when taken). */
+  name?: string;
+  /** Output folder of `kb finetune prepare`; default <data_dir>/<finetune.dataset_dir>. */
+  datasetDir?: string;
+  /** Local folder or hub id of the base weights. */
+  baseModel?: string;
+  gpu?: string;
+  method?: Method;
+  /** Dotted run-config overrides, e.g. { 'training.max_steps': 200 }. */
+  overrides?: Record<string, unknown>;
+  trigger?: string;
+  now?: Date;
+}
+
+export interface PlannedRun {
+  config: RunConfig;
+  notes: string[];
+}
+
+export function runsDir(config: Config): string {
+  return path.resolve(config.data_dir, config.finetune_runs.runs_dir);
+}
+
+export function launcherFor(config: Config): TrainerLauncher {
+  return { python: config.finetune_runs.python };
+}
+
+/** The first free run name for the half-year. */
+export function nextRunName(db: DB, prefix: string, now: Date): string {
+  const base = versionFor(now, prefix);
+  if (!getRun(db, base)) return base;
+  for (let i = 2; ; i++) if (!getRun(db, `${base}-${i}`)) return `${base}-${i}`;
+}
+
+/** The base weights to train: explicit > finetune_runs.base_model_path > the planner preset's hub id. */
+export function baseModelFor(config: Config, explicit?: string): string {
+  if (explicit) return explicit;
+  if (config.finetune_runs.base_model_path) return config.finetune_runs.base_model_path;
+  try {
+    return findModel(config.finetune.base_model).hf_id;
+  } catch {
+    return config.finetune.base_model;
+  }
+}
+
+/** Builds (does not write) the run config: defaults < planner recommendation < overrides. */
+export function planRun(db: DB, config: Config, req: TrainRequest): PlannedRun {
+  const notes: string[] = [];
+  const datasetDir = path.resolve(config.data_dir, req.datasetDir ?? config.finetune.dataset_dir);
+  const method = req.method ?? config.finetune_runs.method;
+  const gpu = req.gpu ?? config.finetune_runs.gpu;
+  let recommendation: TrainingRecommendation = { method };
+  let planner: Record<string, unknown> | null = null;
+  if (gpu) {
+    try {
+      findGpu(gpu);
+      const p = plan({
+        model: config.finetune.base_model,
+        method,
+        gpu,
+        datasetTokens: null,
+        epochs: config.finetune.planner.epochs,
+        utilization: config.finetune.planner.utilization,
+        prices: config.finetune.planner.gpu_prices_per_hour,
+        currency: config.finetune.planner.currency,
+      });
+      recommendation = { ...p.recommended, method };
+      planner = { gpu, model: config.finetune.base_model, method, fits: p.fits, memory_gb: p.memory_gb.total, gpu_memory_gb: p.memory_gb.gpu };
+      if (!p.fits) notes.push(`planner: ${p.notes.find((n) => n.startsWith('does not fit')) ?? 'does not fit'} — consider --method qlora-4bit`);
+    } catch (err) {
+      notes.push(`planner unavailable (${(err as Error).message}); using built-in defaults`);
+    }
+  } else {
+    notes.push('no GPU given (--gpu or finetune_runs.gpu): using built-in defaults instead of the planner');
+  }
+  const name = req.name ?? nextRunName(db, config.finetune_runs.version_prefix, req.now ?? new Date());
+  const runConfig = buildRunConfig({
+    runName: name,
+    baseModel: baseModelFor(config, req.baseModel),
+    datasetDir,
+    trainFile: findSplitFile(datasetDir, 'train', 'chat'),
+    valFile: findSplitFile(datasetDir, 'val', 'chat'),
+    runDir: path.join(runsDir(config), name),
+    recommendation,
+    overrides: req.overrides,
+    metadata: { trigger: req.trigger ?? 'cli', planner, assistant: config.finetune_runs.assistant },
+  });
+  return { config: runConfig, notes };
+}
+
+/** Registers the trained adapter (version = run name) once a run succeeded. */
+export function registerRunAdapter(db: DB, run: RunRecord): AdapterRecord | null {
+  if (run.status !== 'succeeded' || !run.adapterPath) return null;
+  return adapterForRun(db, run.id) ?? registerAdapter(db, { version: run.name, runId: run.id, path: run.adapterPath, baseModel: run.config.base_model });
+}
+
+export interface TrainOutcome {
+  run: RunRecord;
+  adapter: AdapterRecord | null;
+  notes: string[];
+}
+
+export async function trainNewRun(db: DB, config: Config, req: TrainRequest, hooks: RunHooks & { maxSteps?: number } = {}): Promise<TrainOutcome> {
+  const planned = planRun(db, config, req);
+  const created = createRun(db, { runsDir: runsDir(config), config: planned.config, trigger: req.trigger });
+  const run = await launchTrainer(db, created.id, launcherFor(config), hooks);
+  return { run, adapter: registerRunAdapter(db, run), notes: planned.notes };
+}
+
+export async function resumeTraining(db: DB, config: Config, ref: string, hooks: RunHooks & { maxSteps?: number } = {}): Promise<TrainOutcome> {
+  const run = await resumeRun(db, ref, launcherFor(config), hooks);
+  return { run, adapter: registerRunAdapter(db, run), notes: [] };
+}
