@@ -33,6 +33,8 @@ export interface IngestOptions {
   /** Embedder to use (default: from config). null = skip the dense leg. */
   embedder?: Embedder | null;
   progress?: Progress;
+  /** Called once the run record exists (before the work), e.g. to answer an API caller with the run id. */
+  onStarted?: (runId: number) => void;
 }
 
 export interface IngestContext {
@@ -61,18 +63,28 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
   }, Math.max(1000, (config.ingest.lock_ttl_seconds * 1000) / 3));
   heartbeat.unref();
 
-  const aborted = abortOrphanedRuns(db);
-  if (aborted) log.warn({ aborted }, 'marked runs of a process that died as aborted; this run completes their work');
-  const sources = await resolveSources(config, opts.sources, log);
-  const runId = startRun(db, opts.trigger ?? 'cli', sources.map((s) => s.name));
+  let sources: SourceConfig[];
+  let runId: number;
+  try {
+    const aborted = abortOrphanedRuns(db);
+    if (aborted) log.warn({ aborted }, 'marked runs of a process that died as aborted; this run completes their work');
+    sources = await resolveSources(config, opts.sources, log, db);
+    runId = startRun(db, opts.trigger ?? 'cli', sources.map((s) => s.name));
+  } catch (err) {
+    clearInterval(heartbeat);
+    lock.release();
+    throw err;
+  }
+  opts.onStarted?.(runId);
   const report = emptyReport(runId);
   const clock = new StageClock();
   log.info({ run_id: runId, sources: sources.map((s) => s.name) }, 'ingestion started');
 
+  let embedder: Embedder | null = null;
   try {
-    const embedder = await loadEmbedder(config, opts, report, log);
+    embedder = await loadEmbedder(config, opts, report, log);
     const counter: TokenCounter = embedder?.countTokens
-      ? tokenizerCounter(embedder.id, (t) => embedder.countTokens!(t))
+      ? tokenizerCounter(embedder.id, (t) => embedder!.countTokens!(t))
       : estimateTokenCounter;
 
     // Chunks made with other cleaning/chunking settings (or another tokenizer) are remade.
@@ -98,6 +110,8 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
     report.error = (err as Error).message;
     log.error({ err, run_id: runId }, 'ingestion failed');
   } finally {
+    // An embedder this run created holds an ONNX session: free it (the scheduler runs for months).
+    if (embedder && opts.embedder === undefined) await embedder.dispose?.().catch(() => {});
     report.seconds = clock.seconds();
     finishRun(db, runId, report);
     clearInterval(heartbeat);

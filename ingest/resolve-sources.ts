@@ -3,15 +3,18 @@ import path from 'node:path';
 import type { Config, SourceConfig } from '../src/config/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import { demoSourceConfigs, generateDemoCorpus } from '../src/demo/generate.ts';
+import { generateDemoCore } from '../src/core/demo.ts';
+import type { DB } from '../src/store/index.ts';
 
 /** Where the demo world is generated when no sources are configured. */
 export const demoDir = (config: Config) => path.join(config.data_dir, 'demo');
 
 /**
  * The sources a run ingests: the configured ones, or — with none configured and demo.enabled —
- * the demo world, generated on first use so a fresh clone has data to serve.
+ * the demo world, generated on first use so a fresh clone has data to serve (its core records
+ * are imported into the store too, when it has none).
  */
-export async function resolveSources(config: Config, only: string[] | undefined, log: Logger): Promise<SourceConfig[]> {
+export async function resolveSources(config: Config, only: string[] | undefined, log: Logger, db?: DB): Promise<SourceConfig[]> {
   let sources = config.sources;
   if (sources.length === 0) {
     if (!config.demo.enabled) throw new Error('no sources configured (config `sources`) and demo.enabled is false');
@@ -21,6 +24,11 @@ export async function resolveSources(config: Config, only: string[] | undefined,
       await generateDemoCorpus({ docs: config.demo.docs, seed: config.demo.seed, outDir: dir });
     }
     sources = demoSourceConfigs(dir);
+    // The other half of the demo world: its core structured records (for fine-tuning), once.
+    if (db && (db.prepare('SELECT count(*) FROM core_entities').pluck().get() as number) === 0) {
+      const core = generateDemoCore(db, config.core, path.join(dir, 'core'));
+      log.info({ records: core.files.reduce((n, f) => n + f.records, 0) }, 'imported the demo world\'s core records');
+    }
   }
   if (only && only.length > 0) {
     const unknown = only.filter((n) => !sources.some((s) => s.name === n));

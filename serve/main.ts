@@ -3,13 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { countActiveKeys } from '../src/auth/keys.ts';
 import { storePath } from '../src/cli/context.ts';
 import type { Config } from '../src/config/index.ts';
-import { createEmbedder } from '../src/embeddings/factory.ts';
 import type { Assistant } from '../src/llm/assistants.ts';
 import { createLogger, type Logger } from '../src/log/index.ts';
-import { createHybridRetriever } from '../src/retrieval/hybrid.ts';
+import { openRetriever } from '../src/retrieval/open.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
-import { DenseIndexReader } from '../src/vector/reader.ts';
 import { createApp, type KbApp } from './app.ts';
 import type { IndexStatusProvider, StartIngestion } from './deps.ts';
 
@@ -54,12 +52,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   if (!retriever) {
     // The real backend: the reader hot-swaps to a newly activated index version (weekly job)
     // with one reference assignment, so in-flight searches finish on the version they started with.
-    const reader = new DenseIndexReader({ db, dataDir: config.data_dir, efSearch: config.index.ef_search, reloadIntervalMs: config.index.reload_interval_ms, log });
-    await reader.start();
-    cleanups.push(() => reader.stop());
-    const embedder = createEmbedder(config);
-    cleanups.push(async () => embedder.dispose?.());
-    retriever = createHybridRetriever({ db, dense: reader, embedder, config });
+    const opened = await openRetriever(config, db, log);
+    const reader = opened.reader;
+    cleanups.push(() => opened.close());
+    retriever = opened.retriever;
     indexStatus ??= () => {
       const st = reader.status();
       return { ...st, loaded: st.version !== null };

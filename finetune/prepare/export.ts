@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Sample, Split } from './types.ts';
 
 // Writes the splits in three shapes:
-//   openai/<split>.jsonl    {"messages":[{role,content},...]}  — OpenAI chat fine-tuning format
+//   <split>.jsonl           {"messages":[{role,content},...]}  — OpenAI chat fine-tuning format
+//                           (top level: the trainer's default train.jsonl / val.jsonl)
 //   sharegpt/<split>.json   [{"conversations":[{from,value}],"system":...}] + dataset_info.json
 //                           — LLaMA-Factory's sharegpt format, registered as kb_core_<split>
 //   samples/<split>.jsonl   the full Sample records (facts, template, citation) for the evaluator
@@ -49,7 +50,7 @@ export function writeExports(outDir: string, splits: Record<Split, Sample[]>): s
   const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
   for (const split of SPLITS) {
     const list = splits[split];
-    write(`openai/${split}.jsonl`, jsonl(list.map((s) => ({ messages: s.messages }))));
+    write(`${split}.jsonl`, jsonl(list.map((s) => ({ messages: s.messages }))));
     write(`sharegpt/${split}.json`, `${JSON.stringify(list.map(toShareGpt), null, 1)}\n`);
     write(`samples/${split}.jsonl`, jsonl(list));
   }

@@ -124,6 +124,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
   const d = dedupe(samples, ft.near_duplicate_threshold);
   const split = splitSamples(d.kept, seed, ft.val_fraction);
   filtered.test_leak = split.leaked;
+  filtered.test_untaught = split.untaught;
   const splits = { train: split.train, val: split.val, test: split.test };
   const outDir = path.resolve(opts.outDir);
   fs.mkdirSync(outDir, { recursive: true });

@@ -13,6 +13,8 @@ export interface SplitResult {
   test: Sample[];
   /** Test samples dropped because their question also appears in train (leakage guard). */
   leaked: number;
+  /** Test samples dropped because no train sample teaches their fact (its train samples were filtered out). */
+  untaught: number;
 }
 
 export function splitSamples(samples: Sample[], seed: number, valFraction: number): SplitResult {
@@ -30,11 +32,13 @@ export function splitSamples(samples: Sample[], seed: number, valFraction: numbe
   const trainQuestions = new Set(train.map((s) => normalise(userText(s))));
   const test = byId.filter((s) => assigned.get(s.id) === 'test');
   const cleanTest = test.filter((s) => !trainQuestions.has(normalise(userText(s))));
+  const taughtTest = cleanTest.filter((s) => trainFacts.has(s.fact_id));
   const withSplit = (list: Sample[], split: Split) => list.map((s) => ({ ...s, split }));
   return {
     train: withSplit(train, 'train'),
     val: withSplit(byId.filter((s) => assigned.get(s.id) === 'val'), 'val'),
-    test: withSplit(cleanTest, 'test'),
+    test: withSplit(taughtTest, 'test'),
     leaked: test.length - cleanTest.length,
+    untaught: cleanTest.length - taughtTest.length,
   };
 }

@@ -58,7 +58,8 @@ export function createRun(db: DB, opts: { runsDir: string; config: RunConfig; tr
 
 /** The argv that launches the trainer (torchrun for more than one process). */
 export function trainerArgv(launcher: TrainerLauncher, run: RunRecord, opts: { resume?: boolean; maxSteps?: number }): string[] {
-  const script = launcher.script ?? TRAINER_SCRIPT;
+  // Resolved here: the trainer runs with the run folder as its working directory.
+  const script = path.resolve(launcher.script ?? TRAINER_SCRIPT);
   const n = run.config.distributed.num_processes;
   const args = n > 1 ? ['-m', 'torch.distributed.run', '--standalone', `--nproc_per_node=${n}`, script] : [script];
   args.push('--config', path.join(run.path, 'run.json'));
@@ -126,7 +127,8 @@ export async function launchTrainer(db: DB, ref: number | string, launcher: Trai
           break;
         case 'interrupted':
           interrupted = true;
-          progress = { ...progress, last_checkpoint: ev.checkpoint, last_checkpoint_step: ev.step };
+          // step/checkpoint are null when the trainer was stopped before its first step.
+          if (ev.checkpoint) progress = { ...progress, last_checkpoint: ev.checkpoint, last_checkpoint_step: ev.step };
           break;
         case 'summary': {
           const { event: _e, ...fields } = ev;

@@ -71,7 +71,7 @@ export function createProgressRenderer(out: ProgressOutput, opts: { verbose?: bo
           if (!tty || opts.verbose) line(`checkpoint at step ${ev.step}: ${ev.path}`);
           break;
         case 'interrupted':
-          line(`interrupted at step ${ev.step}; checkpoint ${ev.checkpoint}`);
+          line(ev.checkpoint ? `interrupted at step ${ev.step}; checkpoint ${ev.checkpoint}` : 'interrupted before the first step; nothing to checkpoint');
           break;
         case 'summary':
           line(`done: ${ev.status}, ${ev.steps} steps, adapter ${ev.adapter_dir}`);

@@ -34,8 +34,9 @@ export interface CheckpointEvent {
 }
 export interface InterruptedEvent {
   event: 'interrupted';
-  step: number;
-  checkpoint: string;
+  /** null when stopped before the first step (nothing checkpointed). */
+  step: number | null;
+  checkpoint: string | null;
 }
 export interface SummaryEvent {
   event: 'summary';

@@ -115,14 +115,17 @@ export interface TrainOutcome {
   notes: string[];
 }
 
-export async function trainNewRun(db: DB, config: Config, req: TrainRequest, hooks: RunHooks & { maxSteps?: number } = {}): Promise<TrainOutcome> {
+/** Hooks for one attempt; `launcher` replaces the configured python + train_lora.py (tests). */
+export type AttemptOptions = RunHooks & { maxSteps?: number; launcher?: TrainerLauncher };
+
+export async function trainNewRun(db: DB, config: Config, req: TrainRequest, hooks: AttemptOptions = {}): Promise<TrainOutcome> {
   const planned = planRun(db, config, req);
   const created = createRun(db, { runsDir: runsDir(config), config: planned.config, trigger: req.trigger });
-  const run = await launchTrainer(db, created.id, launcherFor(config), hooks);
+  const run = await launchTrainer(db, created.id, hooks.launcher ?? launcherFor(config), hooks);
   return { run, adapter: registerRunAdapter(db, run), notes: planned.notes };
 }
 
-export async function resumeTraining(db: DB, config: Config, ref: string, hooks: RunHooks & { maxSteps?: number } = {}): Promise<TrainOutcome> {
-  const run = await resumeRun(db, ref, launcherFor(config), hooks);
+export async function resumeTraining(db: DB, config: Config, ref: string, hooks: AttemptOptions = {}): Promise<TrainOutcome> {
+  const run = await resumeRun(db, ref, hooks.launcher ?? launcherFor(config), hooks);
   return { run, adapter: registerRunAdapter(db, run), notes: [] };
 }

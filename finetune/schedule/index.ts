@@ -1,4 +1,4 @@
-import cron from 'node-cron';
+import cron, { type ScheduledTask } from 'node-cron';
 import { LockBusyError, lockHolder, withLock } from '../../src/lock/index.ts';
 import type { DB } from '../../src/store/index.ts';
 
@@ -91,7 +91,7 @@ export async function runSemiannualJob(db: DB, steps: SemiannualSteps, opts: Job
 }
 
 /** Runs `job` on the cron schedule; node-cron's noOverlap + the SQLite lock keep runs single. */
-export function scheduleSemiannual(expression: string, timezone: string, job: () => Promise<unknown>): cron.ScheduledTask {
+export function scheduleSemiannual(expression: string, timezone: string, job: () => Promise<unknown>): ScheduledTask {
   if (!cron.validate(expression)) throw new Error(`invalid cron expression "${expression}" (finetune_runs.schedule.cron)`);
   return cron.schedule(expression, () => job(), { name: 'finetune-semiannual', noOverlap: true, timezone: timezone || undefined });
 }

@@ -10,6 +10,8 @@ import { TRAINER_SCRIPT, buildRunConfig, writeRunConfig } from './run-config.ts'
 
 const python = process.env.KB_PYTHON ?? 'python3';
 const hasPython = spawnSync(python, ['--version']).status === 0;
+// No __pycache__ next to the sources.
+const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
 let dir: string;
 
 const line = (messages: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ messages, ...extra });
@@ -19,7 +21,7 @@ const convo = [
 ];
 
 function runPy(args: string[]) {
-  const r = spawnSync(python, [TRAINER_SCRIPT, ...args], { encoding: 'utf8' });
+  const r = spawnSync(python, [TRAINER_SCRIPT, ...args], { encoding: 'utf8', env });
   const events = r.stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -102,7 +104,7 @@ describe.skipIf(!hasPython)('train_lora.py without torch', () => {
   });
 
   it('passes its torch-free unit tests (masking, batching, config)', () => {
-    const r = spawnSync(python, ['-m', 'unittest', 'test_train_lora'], { cwd: path.dirname(TRAINER_SCRIPT), encoding: 'utf8' });
+    const r = spawnSync(python, ['-m', 'unittest', 'test_train_lora'], { cwd: path.dirname(TRAINER_SCRIPT), encoding: 'utf8', env });
     expect(r.stderr).toMatch(/OK\s*$/);
     expect(r.status).toBe(0);
   });

@@ -489,6 +489,9 @@ def train(cfg, args, data_hash, train_samples, val_samples):
         model = peft.get_peft_model(model, peft.LoraConfig(
             r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
             target_modules=lora["target_modules"], bias="none", task_type="CAUSAL_LM"))
+    for p in model.parameters():
+        if p.requires_grad and p.dtype != torch.float32:
+            p.data = p.data.float()  # fp32 adapter weights: fp16 loss scaling cannot unscale fp16 grads
     trainable, total_params = model.get_nb_trainable_parameters()
 
     # 6c. Schedule: optimizer steps = micro-batches per epoch / accumulation × epochs.
@@ -732,6 +735,11 @@ def main(argv=None):
             raise InvalidInput(f"{cfg['output_dir']} already holds checkpoints: pass --resume to continue that run")
         os.makedirs(cfg["output_dir"], exist_ok=True)
         return train(cfg, args, data_hash, train_samples, val_samples)
+    except KeyboardInterrupt:
+        # Ctrl-C before the training loop installed its handler (e.g. while loading the model).
+        emit("interrupted", step=None, checkpoint=None)
+        print("interrupted before training started; nothing to checkpoint", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     except InvalidInput as e:
         emit("error", kind="invalid_input", message=str(e))
         print(f"error: {e}", file=sys.stderr, flush=True)

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import type { AppDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
 import { routeLabel, state } from '../state.ts';
+import { lockHolder } from '../../src/lock/index.ts';
 
 interface RunRow {
   id: number;
@@ -34,8 +35,10 @@ const parseJson = (s: string | null): unknown => {
   }
 };
 
+/** The run in progress: only while a live process holds the ingest lock (a crashed run's row may still say 'running'). */
 function runningRun(deps: AppDeps): number | null {
-  return (deps.db.prepare("SELECT id FROM ingest_runs WHERE status = 'running' ORDER BY id DESC LIMIT 1").pluck().get() as number | undefined) ?? null;
+  if (!lockHolder(deps.db, 'ingest')) return null;
+  return (deps.db.prepare("SELECT id FROM ingest_runs WHERE status = 'running' ORDER BY id DESC LIMIT 1").pluck().get() as number | undefined) ?? 0;
 }
 
 /** /v1/admin: start an ingestion run, list runs, index status (admin scope). */

@@ -27,7 +27,16 @@ export function healthRoutes(deps: AppDeps): Router {
     if (deps.indexStatus) {
       try {
         const st = await deps.indexStatus();
-        checks.index = { ...st, ok: st.loaded, ...(st.loaded ? {} : { detail: 'no dense index version is loaded (run `kb ingest`)' }) };
+        // No index version at all (no embedding model yet) is a degraded but serving state: BM25
+        // answers. An existing version that is not loaded yet (startup, reload) is not ready.
+        const active = (st as { activeVersion?: unknown }).activeVersion ?? null;
+        const ok = st.loaded || active === null;
+        const detail = st.loaded
+          ? undefined
+          : active === null
+            ? 'no dense index version exists yet: serving BM25 only (the dense leg starts once an embedding model is available and `kb ingest` runs)'
+            : 'the active dense index version is still loading';
+        checks.index = { ...st, ok, degraded: !st.loaded, ...(detail ? { detail } : {}) };
       } catch (err) {
         checks.index = { ok: false, detail: (err as Error).message };
       }

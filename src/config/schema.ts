@@ -130,7 +130,9 @@ export const configSchema = z
         reload_interval_ms: z.number().int().positive(),
       })
       .strict(),
-    server: z.object({ port: z.number().int().min(0).max(65535), host: z.string() }).passthrough(),
+    server: z
+      .object({ port: z.number().int().min(0).max(65535), host: z.string(), ingest_on_first_start: z.boolean(), scheduler: z.boolean() })
+      .strict(),
     log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) }).strict(),
     retrieval: retrievalSchema,
     core: coreSchema,

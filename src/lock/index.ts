@@ -15,12 +15,15 @@ export interface Lock {
 }
 
 export class LockBusyError extends Error {
+  /** e.g. 'ingest_running' for the ingest lock — what HTTP callers see as the error code. */
+  readonly code: string;
   constructor(
     readonly lockName: string,
     readonly holder: { owner: string; pid: number | null; acquired_at: string },
   ) {
     super(`lock "${lockName}" is held by ${holder.owner} (pid ${holder.pid ?? '?'}) since ${holder.acquired_at}`);
     this.name = 'LockBusyError';
+    this.code = `${lockName}_running`;
   }
 }
 

@@ -88,6 +88,8 @@ export class ChunkCatalog {
   private chunkIds = new Float64Array(0);
   private chunkDoc = new Int32Array(0);
   private chunkIndexed = new Uint8Array(0);
+  private docIndexedChunks = new Uint32Array(0);
+  private indexedCount = 0;
   // Direct chunk id → position table when ids are compact (O(1) lookups in the HNSW filter).
   private direct: Int32Array | null = null;
   private signature: string | null = null;
@@ -101,9 +103,7 @@ export class ChunkCatalog {
 
   /** Live chunks that are in the active dense index (vector_label set). */
   get indexedSize(): number {
-    let n = 0;
-    for (let i = 0; i < this.chunkIndexed.length; i++) n += this.chunkIndexed[i];
-    return n;
+    return this.indexedCount;
   }
 
   get loaded(): boolean {
@@ -209,6 +209,10 @@ export class ChunkCatalog {
     this.chunkIds = Float64Array.from(ids);
     this.chunkDoc = Int32Array.from(docs);
     this.chunkIndexed = Uint8Array.from(indexed);
+    const perDoc = new Uint32Array(this.docIds.length);
+    for (let i = 0; i < docs.length; i++) perDoc[docs[i]] += indexed[i];
+    this.docIndexedChunks = perDoc;
+    this.indexedCount = indexed.reduce((a, b) => a + b, 0);
     const maxId = ids.length > 0 ? ids[ids.length - 1] : -1;
     if (maxId >= 0 && maxId < 4 * ids.length + 65_536) {
       const direct = new Int32Array(maxId + 1).fill(-1);
@@ -273,13 +277,14 @@ export class ChunkCatalog {
 
   /** Live chunks in the active index whose document passes the mask: count, and ids when ≤ limit. */
   allowedIndexed(mask: Uint8Array, limit: number): { count: number; ids: number[] | null } {
+    // Counting per document is O(documents); the O(chunks) scan runs only for a small set.
     let count = 0;
+    for (let d = 0; d < mask.length; d++) if (mask[d]) count += this.docIndexedChunks[d];
+    if (count > limit) return { count, ids: null };
     const ids: number[] = [];
     for (let i = 0; i < this.chunkIds.length; i++) {
-      if (!this.chunkIndexed[i] || mask[this.chunkDoc[i]] !== 1) continue;
-      count++;
-      if (count <= limit) ids.push(this.chunkIds[i]);
+      if (this.chunkIndexed[i] && mask[this.chunkDoc[i]] === 1) ids.push(this.chunkIds[i]);
     }
-    return { count, ids: count <= limit ? ids : null };
+    return { count, ids };
   }
 }

@@ -1,3 +1,4 @@
+import { acquireLock } from '../../src/lock/index.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectStream, startTestServer, type TestServer } from './support/harness.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
@@ -23,8 +24,15 @@ const ADMIN = [{ name: 'ops', scopes: ['admin' as const, 'chat' as const], group
 describe('health, readiness, metrics, request ids', () => {
   it('reports liveness, readiness by store + index, and Prometheus metrics by route and retrieval leg', async () => {
     let loaded = false;
-    t = await startTestServer({ upstream, server: { indexStatus: () => ({ loaded, version: loaded ? 3 : null }) } });
+    let activeVersion: number | null = null;
+    t = await startTestServer({ upstream, server: { indexStatus: () => ({ loaded, version: loaded ? 3 : null, activeVersion }) } });
     expect(await (await fetch(`${t.server.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    // No index version yet (no embedding model): ready, serving BM25 only, and says so.
+    const bm25Only = await fetch(`${t.server.url}/readyz`);
+    expect(bm25Only.status).toBe(200);
+    expect(await bm25Only.json()).toMatchObject({ status: 'ready', checks: { index: { ok: true, degraded: true, detail: expect.stringMatching(/BM25 only/) } } });
+    // A version exists but is not loaded yet: not ready.
+    activeVersion = 3;
     const notReady = await fetch(`${t.server.url}/readyz`);
     expect(notReady.status).toBe(503);
     expect(await notReady.json()).toMatchObject({ status: 'not_ready', checks: { store: { ok: true }, index: { ok: false } } });
@@ -67,6 +75,7 @@ describe('admin routes', () => {
       server: {
         startIngestion: async () => {
           started++;
+          acquireLock(t!.fixture.db, 'ingest', { ttlMs: 60_000 }); // a real run holds the ingest lock
           const info = t!.fixture.db.prepare("INSERT INTO ingest_runs (started_at, status, trigger) VALUES (?, 'running', 'api')").run(new Date().toISOString());
           return { run_id: Number(info.lastInsertRowid) };
         },

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { openContext } from '../context.ts';
 import { runIngestion } from '../../../ingest/pipeline.ts';
 import { formatReport } from '../../../ingest/report.ts';
@@ -16,14 +16,15 @@ export function register(program: Command): void {
     .option('--full', 'reprocess every document even if unchanged (after changing cleaning/chunking settings)')
     .option('--allow-mass-delete', 'let a full-mode source delete more than ingest.max_delete_ratio of its documents')
     .option('--json', 'print the run report as one JSON object')
-    .action(async (opts: { source?: string[]; full?: boolean; allowMassDelete?: boolean; json?: boolean }) => {
+    .addOption(new Option('--trigger <who>', 'recorded on the run').choices(['cli', 'scheduler', 'api']).default('cli').hideHelp())
+    .action(async (opts: { source?: string[]; full?: boolean; allowMassDelete?: boolean; json?: boolean; trigger: 'cli' | 'scheduler' | 'api' }) => {
       const ctx = openContext();
       try {
         const report = await runIngestion(ctx, {
           sources: opts.source,
           full: opts.full,
           allowMassDelete: opts.allowMassDelete,
-          trigger: 'cli',
+          trigger: opts.trigger,
           progress: opts.json ? undefined : createProgress(),
         });
         process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);

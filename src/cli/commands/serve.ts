@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { createLogger } from '../../log/index.ts';
+import { openStore } from '../../store/index.ts';
+import { storePath } from '../context.ts';
+import { runIngestion } from '../../../ingest/pipeline.ts';
+import { formatReport } from '../../../ingest/report.ts';
+import { spawnIngestion } from '../../../ingest/spawn.ts';
+import { startScheduler, type Scheduler } from '../../../ingest/scheduler.ts';
+import { createProgress } from '../../progress/index.ts';
 
 export function register(program: Command): void {
   program
@@ -12,12 +19,43 @@ export function register(program: Command): void {
       return n;
     })
     .option('--host <host>', 'interface to bind when API keys exist (default: server.host or 0.0.0.0)')
-    .action(async (opts: { port?: number; host?: string }) => {
+    .option('--no-scheduler', 'do not run the weekly ingestion schedule in this process')
+    .action(async (opts: { port?: number; host?: string; scheduler: boolean }) => {
       const config = loadConfig();
       const log = createLogger(config.log.level);
+      const db = openStore(storePath(config));
+      const ctx = { config, db, log };
+
+      // First start on an empty store: ingest (the demo world when no sources are configured).
+      const everIngested = db.prepare("SELECT count(*) FROM ingest_runs WHERE status IN ('succeeded', 'failed')").pluck().get() as number;
+      if (config.server.ingest_on_first_start && everIngested === 0) {
+        log.info('first start: running the ingestion job before serving');
+        const report = await runIngestion(ctx, { trigger: 'cli', progress: createProgress() });
+        process.stderr.write(`${formatReport(report)}\n`);
+      }
+
       // Imported here: the server pulls in the embedding runtime, which other commands do not need.
       const { startServer } = await import('../../../serve/main.ts');
-      const server = await startServer(config, { port: opts.port, host: opts.host, log });
+      const server = await startServer(config, {
+        port: opts.port,
+        host: opts.host,
+        log,
+        db,
+        startIngestion: async () => ({ run_id: (await spawnIngestion(config, db, 'api')).run_id }),
+      });
+      let scheduler: Scheduler | null = null;
+      if (config.server.scheduler && opts.scheduler) {
+        scheduler = startScheduler({
+          expression: config.ingest.schedule,
+          timezone: config.ingest.timezone,
+          log,
+          run: async () => {
+            const run = await spawnIngestion(config, db, 'scheduler');
+            const code = await run.done;
+            if (code !== 0) throw new Error(`scheduled ingestion run ${run.run_id} exited with code ${code}`);
+          },
+        });
+      }
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: string) => {
@@ -27,6 +65,7 @@ export function register(program: Command): void {
           }
           stopping = true;
           log.info({ signal }, 'signal received');
+          scheduler?.stop();
           server.close().then(resolve, (err: unknown) => {
             log.error({ err }, 'error during shutdown');
             process.exitCode = 1;
@@ -36,5 +75,6 @@ export function register(program: Command): void {
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
+      db.close();
     });
 }

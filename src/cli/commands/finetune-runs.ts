@@ -1,0 +1,459 @@
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../../config/index.ts';
+import type { AssistantConfig } from '../../config/sections/chat.ts';
+import { createEmbedder } from '../../embeddings/factory.ts';
+import { OpenAIChatModel } from '../../llm/openai-chat-model.ts';
+import type { Logger } from '../../log/index.ts';
+import { createHybridRetriever } from '../../retrieval/hybrid.ts';
+import type { Retriever } from '../../retrieval/types.ts';
+import type { DB } from '../../store/index.ts';
+import { DenseIndexReader } from '../../vector/reader.ts';
+import { openContext } from '../context.ts';
+import { evaluateRun } from '../../../finetune/eval/evaluate-run.ts';
+import { renderMarkdown } from '../../../finetune/eval/report.ts';
+import { prepareDataset } from '../../../finetune/prepare/index.ts';
+import { deployAdapter, rollbackDeployment, type UpstreamTarget } from '../../../finetune/registry/deploy.ts';
+import { promotionGate } from '../../../finetune/registry/gate.ts';
+import { activeAdapter, adapterForRun, deploymentHistory, getAdapter, listAdapters, versionFor, type AdapterRecord } from '../../../finetune/registry/index.ts';
+import { createProgressRenderer } from '../../../finetune/runs/progress.ts';
+import { planRun, resumeTraining, trainNewRun, type TrainOutcome } from '../../../finetune/runs/service.ts';
+import { listRuns, reconcileStaleRuns, requireRun, type RunRecord } from '../../../finetune/runs/store.ts';
+import { runSemiannualJob, scheduleSemiannual } from '../../../finetune/schedule/index.ts';
+import { parseOverrides } from '../../../finetune/train/run-config.ts';
+import type { Method } from '../../../finetune/plan/index.ts';
+
+// `kb finetune train|resume|runs|show|eval|deploy|rollback|adapters|schedule`: LoRA runs,
+// evaluation, the adapter registry and the semiannual job. `prepare` and `plan` live in
+// finetune.ts; both files share the one `finetune` command group.
+
+const EXIT_INTERRUPTED = 130;
+const EXIT_GATE_REFUSED = 3;
+const EXIT_NEEDS_MANUAL_LOAD = 4;
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+const collect = (v: string, prev: string[]) => [...prev, v];
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+const err = (s: string): void => void process.stderr.write(`${s}\n`);
+const json = (v: unknown): void => out(JSON.stringify(v));
+
+/** The assistant's upstream as a deploy/eval target, or null when it has none. */
+export function assistantTarget(config: Config, assistant: string): { settings: AssistantConfig; upstreamName: string; target: UpstreamTarget | null } {
+  const settings = config.assistants[assistant];
+  if (!settings) throw new ConfigError(`unknown assistant "${assistant}" (configured: ${Object.keys(config.assistants).join(', ')})`);
+  if (!settings.upstream) return { settings, upstreamName: '', target: null };
+  const up = config.upstreams[settings.upstream];
+  if (!up) throw new ConfigError(`assistants.${assistant}.upstream: unknown upstream "${settings.upstream}"`);
+  return { settings, upstreamName: settings.upstream, target: { baseUrl: up.base_url, apiKey: up.api_key, timeoutMs: up.timeout_ms } };
+}
+
+/** The production retriever (hybrid; BM25 only while no dense index exists). */
+async function openRetriever(config: Config, db: DB, log: Logger): Promise<{ retriever: Retriever; close(): Promise<void> }> {
+  const reader = new DenseIndexReader({ db, dataDir: config.data_dir, efSearch: config.index.ef_search, reloadIntervalMs: config.index.reload_interval_ms, log });
+  await reader.start();
+  const embedder = createEmbedder(config);
+  return {
+    retriever: createHybridRetriever({ db, dense: reader, embedder, config }),
+    close: async () => {
+      reader.stop();
+      await embedder.dispose?.();
+    },
+  };
+}
+
+function runSummary(r: RunRecord) {
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    path: r.path,
+    adapter_path: r.adapterPath,
+    merged_path: r.mergedPath,
+    dataset_hash: r.datasetHash,
+    attempts: r.attempts,
+    progress: r.progress,
+    metrics: r.metrics,
+    error_tail: r.errorTail,
+    trigger: r.trigger,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+    finished_at: r.finishedAt,
+  };
+}
+
+/** Runs a training attempt with a progress display and Ctrl-C → checkpoint-and-stop. */
+async function withProgress(verbose: boolean, fn: (hooks: Parameters<typeof trainNewRun>[3]) => Promise<TrainOutcome>): Promise<TrainOutcome> {
+  const renderer = createProgressRenderer(process.stderr, { verbose });
+  const ac = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    signals += 1;
+    if (signals === 1) {
+      renderer.finish();
+      err('stopping: the trainer saves a checkpoint after the current step (Ctrl-C again to stop waiting)');
+      ac.abort();
+    } else {
+      process.exit(EXIT_INTERRUPTED);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn({ onEvent: (e) => renderer.onEvent(e), onText: (l, s) => renderer.onText(l, s), signal: ac.signal });
+  } finally {
+    renderer.finish();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function reportOutcome(o: TrainOutcome, jsonOut: boolean): void {
+  if (jsonOut) json({ ...runSummary(o.run), adapter: o.adapter?.version ?? null, notes: o.notes });
+  else {
+    out(`run ${o.run.name}: ${o.run.status} (folder ${o.run.path})`);
+    if (o.adapter) out(`adapter ${o.adapter.version} registered: ${o.adapter.path}\nnext: kb finetune eval --run ${o.run.name}`);
+  }
+  if (o.run.status === 'failed') {
+    err(`training failed; trainer output (also in ${path.join(o.run.path, 'trainer.log')}):\n${o.run.errorTail ?? ''}`);
+    process.exitCode = 1;
+  } else if (o.run.status === 'interrupted') {
+    err(`${o.run.errorTail?.split('\n')[0] ?? 'interrupted'}\ncontinue with: kb finetune resume ${o.run.name}`);
+    process.exitCode = EXIT_INTERRUPTED;
+  }
+}
+
+function adapterOf(db: DB, ref: string): AdapterRecord {
+  const direct = getAdapter(db, ref);
+  if (direct) return direct;
+  const run = requireRun(db, ref);
+  const a = adapterForRun(db, run.id);
+  if (!a) throw new Error(`run "${run.name}" has no registered adapter (status ${run.status})`);
+  return a;
+}
+
+interface EvalCliOptions {
+  run: string;
+  assistant?: string;
+  maxSamples?: number;
+  retrieval: boolean;
+  test?: string;
+  json?: boolean;
+}
+
+async function runEvalCommand(config: Config, db: DB, log: Logger, opts: EvalCliOptions, quiet = false) {
+  const assistant = opts.assistant ?? config.finetune_runs.assistant;
+  const { settings, upstreamName, target } = assistantTarget(config, assistant);
+  if (!target) throw new Error(`assistant "${assistant}" has no upstream: eval needs an OpenAI-compatible server (assistants.${assistant}.upstream)`);
+  const up = config.upstreams[upstreamName];
+  let retriever: Awaited<ReturnType<typeof openRetriever>> | null = null;
+  let retrievalUnavailable: string | undefined;
+  if (opts.retrieval) {
+    try {
+      retriever = await openRetriever(config, db, log);
+    } catch (e) {
+      retrievalUnavailable = `retriever unavailable: ${(e as Error).message}`;
+    }
+  } else retrievalUnavailable = 'disabled with --no-retrieval';
+  try {
+    const ev = config.finetune_runs.eval;
+    let lastPct = -1;
+    return await evaluateRun({
+      db,
+      run: requireRun(db, opts.run),
+      assistant,
+      target,
+      baseModelName: settings.model,
+      chatFor: (model) =>
+        new OpenAIChatModel({ upstreamName, baseUrl: up.base_url, apiKey: up.api_key, timeoutMs: up.timeout_ms, maxRetries: up.max_retries, model, thinkStartsOpen: settings.think_starts_open, log }),
+      retriever: retriever?.retriever ?? null,
+      retrievalUnavailable,
+      persona: settings.system_prompt,
+      instructionsIn: settings.instructions_in,
+      contextTokens: Math.max(256, settings.context_tokens - settings.answer_tokens - 256),
+      maxTokens: ev.max_tokens,
+      topK: ev.top_k,
+      concurrency: ev.concurrency,
+      maxSamples: opts.maxSamples ?? ev.max_samples,
+      refusalPatterns: ev.refusal_patterns,
+      testFile: opts.test,
+      onProgress: (done, total) => {
+        const pct = Math.floor((done / total) * 10);
+        if (!quiet && pct !== lastPct) {
+          lastPct = pct;
+          err(`eval: ${done}/${total} requests`);
+        }
+      },
+    });
+  } finally {
+    await retriever?.close();
+  }
+}
+
+/** Adds the run/eval/registry/schedule subcommands to the `kb finetune` group. */
+export function registerFinetuneRunCommands(ft: Command): void {
+  ft.command('train')
+    .description('create a run (planner recommendations + overrides), launch train_lora.py, follow it, register the adapter')
+    .option('--name <name>', 'run name = adapter version (default <version_prefix>-<year>h<half>, e.g. company-2026h1)')
+    .option('--data <dir>', 'output folder of `kb finetune prepare` (default <data_dir>/<finetune.dataset_dir>)')
+    .option('--base-model <path|id>', 'base weights: local folder or hub id (default finetune_runs.base_model_path or the planner preset)')
+    .option('--gpu <id>', 'planner GPU id whose recommendations seed the config (default finetune_runs.gpu)')
+    .addOption(new Option('--method <method>', 'lora | qlora-8bit | qlora-4bit (default finetune_runs.method)').choices(['lora', 'qlora-8bit', 'qlora-4bit']))
+    .option('--max-steps <n>', 'stop after N optimizer steps (sets training.max_steps)', positiveInt)
+    .option('--set <key=value>', 'override a run-config key, repeatable (e.g. --set lora.r=32 --set training.learning_rate=1e-4)', collect, [])
+    .option('--print-config', 'print the run config that would be used and exit (nothing is created)')
+    .option('--verbose', "show the trainer's own log lines")
+    .option('--json', 'print the final run record as one JSON object')
+    .action(async (o: { name?: string; data?: string; baseModel?: string; gpu?: string; method?: Method; maxSteps?: number; set: string[]; printConfig?: boolean; verbose?: boolean; json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        const overrides = parseOverrides(o.set);
+        if (o.maxSteps != null) overrides['training.max_steps'] = o.maxSteps;
+        const req = { name: o.name, datasetDir: o.data, baseModel: o.baseModel, gpu: o.gpu, method: o.method, overrides };
+        if (o.printConfig) {
+          const planned = planRun(ctx.db, ctx.config, req);
+          planned.notes.forEach((n) => err(`note: ${n}`));
+          out(JSON.stringify(planned.config, null, 2));
+          return;
+        }
+        const outcome = await withProgress(!!o.verbose, async (hooks) => {
+          const planned = planRun(ctx.db, ctx.config, req);
+          planned.notes.forEach((n) => err(`note: ${n}`));
+          return trainNewRun(ctx.db, ctx.config, req, hooks);
+        });
+        reportOutcome(outcome, !!o.json);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('resume')
+    .description('continue an interrupted (or failed) run from its latest checkpoint')
+    .argument('<run>', 'run name or id')
+    .option('--max-steps <n>', 'override training.max_steps for this attempt', positiveInt)
+    .option('--verbose', "show the trainer's own log lines")
+    .option('--json', 'print the final run record as one JSON object')
+    .action(async (ref: string, o: { maxSteps?: number; verbose?: boolean; json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        const outcome = await withProgress(!!o.verbose, (hooks) => resumeTraining(ctx.db, ctx.config, ref, { ...hooks, maxSteps: o.maxSteps }));
+        reportOutcome(outcome, !!o.json);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('runs')
+    .description('list fine-tune runs')
+    .option('--json', 'print a JSON array')
+    .action((o: { json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        reconcileStaleRuns(ctx.db);
+        const runs = listRuns(ctx.db);
+        if (o.json) return json(runs.map(runSummary));
+        if (!runs.length) return out('no fine-tune runs yet (kb finetune train)');
+        for (const r of runs) {
+          const p = r.progress as { step?: number; total_steps?: number; loss?: number } | null;
+          out(`${r.name.padEnd(24)} ${r.status.padEnd(12)} ${p?.step ?? 0}/${p?.total_steps ?? '?'} steps  loss ${p?.loss?.toFixed(4) ?? '-'}  ${r.updatedAt}`);
+        }
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('show')
+    .description("one run: status, progress, metrics, error output")
+    .argument('<run>', 'run name or id')
+    .option('--json', 'print the run record as JSON')
+    .action((ref: string, o: { json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        reconcileStaleRuns(ctx.db);
+        const r = requireRun(ctx.db, ref);
+        if (o.json) return json(runSummary(r));
+        out(`run ${r.name} (#${r.id}): ${r.status}, ${r.attempts} attempt(s), folder ${r.path}`);
+        if (r.progress) out(`progress: ${JSON.stringify(r.progress)}`);
+        if (r.metrics) out(`metrics: ${JSON.stringify(r.metrics)}`);
+        if (r.errorTail) out(`error output:\n${r.errorTail}`);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('eval')
+    .description('ask the held-out test questions of the base model and the adapter, with and without retrieval; write the report')
+    .requiredOption('--run <run>', 'run name or id (its adapter must be served by the assistant upstream, or loadable at runtime)')
+    .option('--assistant <name>', 'assistant whose upstream and prompt settings are used (default finetune_runs.assistant)')
+    .option('--max-samples <n>', 'ask only the first N test samples', positiveInt)
+    .option('--no-retrieval', 'skip the settings with retrieval')
+    .option('--test <file>', 'test JSONL (default: the run dataset samples/test.jsonl)')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: EvalCliOptions) => {
+      const ctx = openContext();
+      try {
+        const r = await runEvalCommand(ctx.config, ctx.db, ctx.log, o);
+        if (o.json) return json(r.report);
+        out(renderMarkdown(r.report));
+        out(`report: ${r.files.markdown}\npredictions: ${r.files.predictions}`);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('deploy')
+    .description('load the adapter into the serving engine and point the assistant at it (promotion gate applies)')
+    .argument('<run>', 'run name/id or adapter version')
+    .option('--assistant <name>', 'assistant to point at the adapter (default finetune_runs.assistant)')
+    .option('--force', 'deploy even when the promotion gate refuses (recorded)')
+    .option('--no-load', 'do not call the runtime LoRA endpoint; only check /v1/models lists the adapter, then activate')
+    .option('--note <text>', 'note stored with the deployment')
+    .option('--json', 'print the result as JSON')
+    .action(async (ref: string, o: { assistant?: string; force?: boolean; load: boolean; note?: string; json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        const assistant = o.assistant ?? ctx.config.finetune_runs.assistant;
+        const { target } = assistantTarget(ctx.config, assistant);
+        const a = adapterOf(ctx.db, ref);
+        const r = await deployAdapter(ctx.db, { version: a.version, assistant, target, force: o.force, load: o.load, minImprovement: ctx.config.finetune_runs.deploy.min_improvement, note: o.note });
+        if (o.json) json({ status: r.status, adapter: r.adapter.version, previous: r.previous, loaded: r.loaded, gate: r.gate, instructions: r.instructions, message: r.message });
+        else {
+          if (r.gate) err(`gate: ${r.gate.reason}`);
+          out(r.message);
+          if (r.instructions.length) out(r.instructions.join('\n'));
+        }
+        if (r.status === 'refused') process.exitCode = EXIT_GATE_REFUSED;
+        if (r.status === 'needs_manual_load') process.exitCode = EXIT_NEEDS_MANUAL_LOAD;
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('rollback')
+    .description('return the assistant to the adapter it used before the current one (or the base model)')
+    .option('--assistant <name>', 'assistant (default finetune_runs.assistant)')
+    .option('--note <text>', 'note stored with the rollback')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { assistant?: string; note?: string; json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        const assistant = o.assistant ?? ctx.config.finetune_runs.assistant;
+        const { target } = assistantTarget(ctx.config, assistant);
+        const r = await rollbackDeployment(ctx.db, { assistant, target, note: o.note });
+        if (o.json) return json({ assistant, from: r.from.version, to: r.to?.version ?? null, served: r.served, warnings: r.warnings });
+        out(`${assistant}: ${r.from.version} → ${r.to?.version ?? 'base model (no adapter)'}`);
+        r.warnings.forEach((w) => err(`warning: ${w}`));
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('adapters')
+    .description('the adapter registry and the deployment history')
+    .option('--assistant <name>', 'history of one assistant only')
+    .option('--json', 'print {adapters, active, history} as JSON')
+    .action((o: { assistant?: string; json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        const assistant = o.assistant ?? ctx.config.finetune_runs.assistant;
+        const adapters = listAdapters(ctx.db);
+        const active = activeAdapter(ctx.db, assistant);
+        const history = deploymentHistory(ctx.db, o.assistant);
+        if (o.json) return json({ adapters: adapters.map((a) => ({ ...a, evalReport: undefined, score: a.evalReport?.settings.find((s) => s.setting === a.evalReport?.primary)?.score ?? null })), active: { assistant, adapter: active?.version ?? null }, history });
+        out(`active for ${assistant}: ${active?.version ?? 'base model (no adapter)'}`);
+        for (const a of adapters) {
+          const score = a.evalReport?.settings.find((s) => s.setting === a.evalReport?.primary)?.score;
+          out(`${a.version.padEnd(24)} ${a.status.padEnd(10)} score ${score?.toFixed(4) ?? '-'}  ${a.path}`);
+        }
+        if (history.length) out('history (newest first):');
+        for (const h of history) out(`  ${h.at} ${h.assistant} ${h.action} → ${h.adapter ?? 'base'} (was ${h.previous ?? 'base'})${h.forced ? ' [forced]' : ''}${h.rolledBackAt ? ' [rolled back]' : ''}`);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('schedule')
+    .description('run the semiannual job (prepare → train → eval → gated deploy) on its cron schedule, in the foreground')
+    .option('--once', 'run the job now, once, and exit')
+    .option('--cron <expr>', 'cron expression (default finetune_runs.schedule.cron)')
+    .action(async (o: { once?: boolean; cron?: string }) => {
+      const config = loadConfig();
+      const job = () => semiannualJob(config);
+      if (o.once) {
+        const outcome = await job();
+        json(outcome);
+        if (outcome.status === 'failed') process.exitCode = 1;
+        return;
+      }
+      const s = config.finetune_runs.schedule;
+      const task = scheduleSemiannual(o.cron ?? s.cron, s.timezone, async () => json(await job()));
+      err(`finetune schedule "${o.cron ?? s.cron}"${s.timezone ? ` (${s.timezone})` : ''}: next run ${task.getNextRun()?.toISOString() ?? '?'}; Ctrl-C stops`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          void task.destroy();
+          resolve();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}
+
+/** One semiannual job with the real steps (used by `kb finetune schedule`). */
+export async function semiannualJob(config: Config) {
+  const ctx = openContext(config);
+  const s = config.finetune_runs.schedule;
+  const version = versionFor(new Date(), config.finetune_runs.version_prefix);
+  const say = (line: string) => err(`[finetune ${new Date().toISOString()}] ${line}`);
+  try {
+    return await runSemiannualJob(
+      ctx.db,
+      {
+        prepare: async () => {
+          const outDir = path.resolve(config.data_dir, config.finetune.dataset_dir, version);
+          let retriever: Awaited<ReturnType<typeof openRetriever>> | null = null;
+          try {
+            retriever = await openRetriever(config, ctx.db, ctx.log);
+          } catch (e) {
+            say(`retriever unavailable for RAFT passages (${(e as Error).message}); prepare falls back to BM25 from the store`);
+          }
+          try {
+            const summary = await prepareDataset({ db: ctx.db, core: config.core, finetune: config.finetune, outDir, retriever: retriever?.retriever ?? null, modelsDir: path.join(config.data_dir, 'models') });
+            summary.warnings.forEach((w) => say(`prepare warning: ${w}`));
+            return { datasetDir: summary.out_dir };
+          } finally {
+            await retriever?.close();
+          }
+        },
+        train: async (datasetDir) => {
+          const renderer = createProgressRenderer({ write: (x: string) => process.stderr.write(x), isTTY: false });
+          const o = await trainNewRun(ctx.db, config, { datasetDir, trigger: 'scheduler' }, { onEvent: (e) => renderer.onEvent(e) });
+          return o.run;
+        },
+        evaluate: async (run) => {
+          const r = await runEvalCommand(config, ctx.db, ctx.log, { run, retrieval: true }, true);
+          const current = activeAdapter(ctx.db, config.finetune_runs.assistant);
+          const gate = promotionGate(r.report, { incumbentVersion: current?.version ?? null, incumbentReport: current?.evalReport ?? null, minImprovement: config.finetune_runs.deploy.min_improvement });
+          return { gatePass: gate.pass, gateReason: gate.reason };
+        },
+        deploy: async (run) => {
+          const assistant = config.finetune_runs.assistant;
+          const r = await deployAdapter(ctx.db, { version: adapterOf(ctx.db, run).version, assistant, target: assistantTarget(config, assistant).target, minImprovement: config.finetune_runs.deploy.min_improvement, note: 'semiannual job' });
+          return { status: r.status, message: [r.message, ...r.instructions].join('\n') };
+        },
+      },
+      { lockTtlMs: s.lock_ttl_seconds * 1000, waitForIngestMs: s.wait_for_ingest_minutes * 60_000, autoDeploy: s.auto_deploy, say },
+    );
+  } finally {
+    ctx.close();
+  }
+}
+
+/** Registers the subcommands on the existing `kb finetune` group, creating the group when absent. */
+export function register(program: Command): void {
+  const ft = program.commands.find((c) => c.name() === 'finetune') ?? program.command('finetune').description('LoRA fine-tuning: prepare, plan, train, eval, deploy');
+  registerFinetuneRunCommands(ft);
+}
