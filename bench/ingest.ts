@@ -70,6 +70,12 @@ const secs = (t0: number) => (performance.now() - t0) / 1000;
 const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 // maxRSS is in KiB on Linux.
 const peakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+/** Process CPU seconds (all threads, ONNX Runtime's included): less sensitive than wall time to other load on a shared machine. */
+const cpuSecs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const load1 = () => Math.round(os.loadavg()[0] * 100) / 100;
 
 // ---------- setup (not timed as part of any figure) ----------
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-bench-ingest-'));
@@ -103,7 +109,11 @@ const progress = createProgress(process.stderr, false);
 
 // ---------- 1. full ingestion ----------
 log('full ingestion …');
+const loadAvg = { full_start: load1(), full_end: 0, alone_end: 0, refresh_end: 0 };
+let cpu0 = cpuSecs();
 const full = await runIngestion(ctx, { progress });
+const cpu = { full: cpuSecs() - cpu0, alone: 0, refresh: 0 };
+loadAvg.full_end = load1();
 if (full.status !== 'succeeded') throw new Error(`full ingestion ${full.status}: ${full.error}`);
 const afterFull = { rss: rssMiB(), peak: peakMiB() };
 log(`full ingestion done in ${full.seconds.total} s`);
@@ -142,11 +152,14 @@ log(`embedding alone: ${alone.texts} texts in ${batches.length} batches …`);
   alone.load_s = secs(t);
   const bar = progress.stage('embed-alone', alone.texts);
   t = performance.now();
+  cpu0 = cpuSecs();
   for (const b of batches) {
     await embedder.embedPassages(b);
     bar.tick(b.length);
   }
   alone.embed_s = secs(t);
+  cpu.alone = cpuSecs() - cpu0;
+  loadAvg.alone_end = load1();
   bar.done();
   await embedder.dispose();
 }
@@ -157,7 +170,10 @@ const chars = chunkRows.reduce((n, c) => n + c.embed_text.length, 0);
 t = performance.now();
 const mutated = mutateCorpus(corpusDir, CHANGED);
 log(`changed ${mutated.total} documents (${JSON.stringify(mutated)}) in ${secs(t).toFixed(1)} s; refresh …`);
+cpu0 = cpuSecs();
 const refresh = await runIngestion(ctx, { progress });
+cpu.refresh = cpuSecs() - cpu0;
+loadAvg.refresh_end = load1();
 if (refresh.status !== 'succeeded') throw new Error(`refresh ${refresh.status}: ${refresh.error}`);
 
 db.close();
@@ -190,6 +206,8 @@ lines.push('');
 lines.push(`embedding alone (same ${fmt(alone.texts)} texts, same batches, fresh embedder, no cache): ${fmt(alone.embed_s, 2)} s (+ model load ${fmt(alone.load_s, 2)} s) = ${fmt(alone.texts / alone.embed_s, 1)} texts/s, ${fmt(tokens / alone.embed_s, 0)} tokens/s`);
 lines.push(`pipeline total / embedding alone = ${fmt(full.seconds.total / alone.embed_s, 3)}  → overhead ${fmt(overheadPct, 1)}% (goal ≤ 15%)`);
 lines.push(`pipeline embed stage / embedding alone = ${fmt((full.seconds.embed ?? NaN) / alone.embed_s, 3)} (embed stage adds the cache writes)`);
+lines.push(`cpu seconds (process, all threads): pipeline ${fmt(cpu.full, 1)} / embedding alone ${fmt(cpu.alone, 1)} = ${fmt(cpu.full / cpu.alone, 3)} → overhead ${fmt((cpu.full / cpu.alone - 1) * 100, 1)}%; refresh ${fmt(cpu.refresh, 1)} = ${fmt((cpu.refresh / cpu.full) * 100, 2)}% of full`);
+lines.push(`load average (1 min) full start ${loadAvg.full_start}, full end ${loadAvg.full_end}, alone end ${loadAvg.alone_end}, refresh end ${loadAvg.refresh_end} on ${os.cpus().length} cpus — above ${os.cpus().length} means other processes competed`);
 lines.push(`refresh: ${fmt(mutated.total)} docs changed (${fmt((mutated.total / docsIn(full)) * 100, 2)}% of stored) → docs changed ${fmt(refresh.docs.changed)}, unchanged ${fmt(refresh.docs.unchanged)}, embedded ${fmt(refresh.embedding.embedded)}, cache hits ${fmt(refresh.embedding.cache_hits)}`);
 lines.push(`refresh total / full total = ${fmt(refresh.seconds.total, 2)} / ${fmt(full.seconds.total, 2)} = ${fmt(refreshShare * 100, 2)}% (goal ≤ 3%)`);
 lines.push(`memory: rss after full run ${afterFull.rss} MiB, peak rss ${peakMiB()} MiB; store ${fmt(dbBytes / 2 ** 20, 0)} MiB`);
@@ -210,6 +228,9 @@ const json = {
   overhead_pct: overheadPct,
   refresh: { changed_fraction: CHANGED, mutated, docs: refresh.docs, chunks: refresh.chunks, seconds: refresh.seconds, embedded: refresh.embedding.embedded, cache_hits: refresh.embedding.cache_hits },
   refresh_share: refreshShare,
+  cpu_seconds: cpu,
+  cpu_ratio_total_vs_embed_alone: cpu.full / cpu.alone,
+  load_avg_1m: loadAvg,
   memory_mib: { rss_after_full: afterFull.rss, peak: peakMiB(), store: dbBytes / 2 ** 20 },
 };
 fs.mkdirSync(OUT, { recursive: true });

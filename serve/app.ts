@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import { countActiveKeys, type KeyScope } from '../src/auth/keys.ts';
 import type { Config } from '../src/config/index.ts';
 import { buildAssistants, type Assistant } from '../src/llm/assistants.ts';
+import { activeAdapter } from '../finetune/registry/index.ts';
 import { silentLogger, type Logger } from '../src/log/index.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import type { DB } from '../src/store/index.ts';
@@ -56,7 +57,7 @@ export function createApp(opts: CreateAppOptions): KbApp {
     db: opts.db,
     retriever: opts.retriever,
     log,
-    assistants: opts.assistants ?? buildAssistants(opts.config, log),
+    assistants: opts.assistants ?? buildAssistants(opts.config, log, (id) => activeAdapter(opts.db, id)?.version ?? null),
     metrics: opts.metrics ?? new ServerMetrics(),
     lifecycle: new Lifecycle(),
     authRequired,

@@ -54,7 +54,7 @@ afterAll(() => {
 describe('LocalEmbedder with the tiny model', () => {
   it('loads from the models folder without network and reports id and dimension', async () => {
     const e = await loaded();
-    expect(e.id).toBe('local:tiny/e5@q8');
+    expect(e.id).toMatch(/^local:tiny\/e5@q8#[0-9a-f]{6}$/);
     expect(e.dimension).toBe(32);
     const [v] = await e.embedPassages(['apple banana']);
     expect(v).toBeInstanceOf(Float32Array);
@@ -140,7 +140,7 @@ describe('LocalEmbedder with the tiny model', () => {
 
   it('loads the fp32 file for dtype fp32', async () => {
     const e = await loaded({ dtype: 'fp32' });
-    expect(e.id).toBe('local:tiny/e5@fp32');
+    expect(e.id).toMatch(/^local:tiny\/e5@fp32#[0-9a-f]{6}$/);
     expect(e.dimension).toBe(32);
   });
 
@@ -292,6 +292,18 @@ describe('createEmbedder', () => {
         embedding: { provider: 'openai', model: 'nomic-embed-text', openai: { base_url: 'http://10.0.0.5:11434/v1' } },
       },
     });
-    expect(createEmbedder(config).id).toBe('openai:10.0.0.5:11434/nomic-embed-text');
+    expect(createEmbedder(config).id).toMatch(/^openai:10\.0\.0\.5:11434\/nomic-embed-text#[0-9a-f]{6}$/);
+  });
+});
+
+describe('embedder id', () => {
+  it('changes when a setting that changes passage vectors changes, not when only the query prefix does', async () => {
+    const { passageSettingsTag } = await import('./id.ts');
+    const base = { passage_prefix: 'passage: ', pooling: 'mean', normalize: true, max_tokens: 512, query_prefix: 'query: ' } as never as Parameters<typeof passageSettingsTag>[0];
+    const tag = passageSettingsTag(base);
+    expect(passageSettingsTag({ ...base, query_prefix: 'q: ' })).toBe(tag);
+    for (const change of [{ passage_prefix: '' }, { pooling: 'cls' }, { normalize: false }, { max_tokens: 256 }]) {
+      expect(passageSettingsTag({ ...base, ...change } as typeof base)).not.toBe(tag);
+    }
   });
 });

@@ -8,6 +8,7 @@
 //   Xenova/bge-small-zh-v1.5 / bge-*-zh cls      true       "为这个句子生成表示以用于检索相关文章："   ""
 //   Xenova/bge-*-en-v1.5                cls      true       "Represent this sentence for searching relevant passages: "  ""
 //   Xenova/gte-small / thenlper/gte-*   mean     true       ""                                    ""
+import { passageSettingsTag } from './id.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -96,7 +97,7 @@ export class LocalEmbedder implements Embedder {
     private readonly modelsDir: string,
     private readonly options: LocalEmbedderOptions = {},
   ) {
-    this.id = `local:${settings.model}@${settings.dtype}`;
+    this.id = `local:${settings.model}@${settings.dtype}#${passageSettingsTag(settings)}`;
     this.batchSize = settings.batch_size;
     this.modelDir = path.isAbsolute(settings.model) ? settings.model : path.join(modelsDir, settings.model);
   }

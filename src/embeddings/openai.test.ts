@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { passageSettingsTag } from './id.ts';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddingConfig } from './local.ts';
@@ -81,7 +82,7 @@ describe('OpenAIEmbedder', () => {
   it('discovers the dimension on load() and sends model, prefixed batches and float encoding', async () => {
     const srv = await startServer(okEmbeddings);
     const e = new OpenAIEmbedder(settings(srv.baseUrl));
-    expect(e.id).toBe(`openai:127.0.0.1:${srv.port}/test-embed`);
+    expect(e.id).toBe(`openai:127.0.0.1:${srv.port}/test-embed#${passageSettingsTag(settings(srv.baseUrl))}`);
     await e.load();
     expect(e.dimension).toBe(4);
 
@@ -110,7 +111,7 @@ describe('OpenAIEmbedder', () => {
   it('sends dimensions and the API key when configured, and puts dims in the id', async () => {
     const srv = await startServer(okEmbeddings);
     const e = new OpenAIEmbedder(settings(srv.baseUrl, {}, { dimensions: 8, api_key: 'sk-test' }));
-    expect(e.id).toBe(`openai:127.0.0.1:${srv.port}/test-embed@8`);
+    expect(e.id).toMatch(new RegExp(`^openai:127\\.0\\.0\\.1:${srv.port}/test-embed@8#[0-9a-f]{6}$`));
     await e.load();
     expect(e.dimension).toBe(8);
     expect(srv.requests[0].body.dimensions).toBe(8);

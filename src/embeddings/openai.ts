@@ -1,6 +1,7 @@
 // Embeddings from any OpenAI-compatible /v1/embeddings endpoint (OpenAI, vLLM, Ollama,
 // llama.cpp server, TEI, ...). embedding.pooling and max_tokens are the server's business here;
 // prefixes and L2 normalisation are applied on our side so vectors match the local provider's.
+import { passageSettingsTag } from './id.ts';
 import OpenAI, { APIConnectionError, APIError } from 'openai';
 import type { Config } from '../config/index.ts';
 import { EmbedderUnavailableError, type Embedder } from './types.ts';
@@ -40,7 +41,7 @@ export class OpenAIEmbedder implements Embedder {
   ) {
     const { base_url, api_key, dimensions, timeout_ms } = settings.openai;
     this.baseUrl = base_url;
-    this.id = `openai:${new URL(base_url).host}/${settings.model}${dimensions > 0 ? `@${dimensions}` : ''}`;
+    this.id = `openai:${new URL(base_url).host}/${settings.model}${dimensions > 0 ? `@${dimensions}` : ''}#${passageSettingsTag(settings)}`;
     this.batchSize = settings.batch_size;
     // The client refuses an empty key; local servers ignore whatever we send.
     this.client = new OpenAI({

@@ -1,7 +1,7 @@
 // The embedding interface (v1). Providers implement it; callers never see a provider's quirks.
 
 export interface Embedder {
-  /** Stable id used as the embedding-cache key and recorded on index versions, e.g. "local:Xenova/multilingual-e5-small@q8". */
+  /** Stable id used as the embedding-cache key and recorded on index versions, e.g. "local:Xenova/multilingual-e5-small@q8#1a2b3c" (the tag covers passage prefix, pooling, normalisation, truncation). */
   readonly id: string;
   /** Vector dimension; valid after load(). */
   readonly dimension: number;

@@ -14,7 +14,15 @@ export interface Assistant {
   model: ChatModel | null;
 }
 
-export function buildAssistants(config: Config, log: Logger = silentLogger): Map<string, Assistant> {
+/**
+ * `activeAdapter(assistantId)` returns the adapter the registry has deployed for an assistant
+ * (finetune/registry); when it returns null the configured `adapter` is used.
+ */
+export function buildAssistants(
+  config: Config,
+  log: Logger = silentLogger,
+  activeAdapter?: (assistantId: string) => string | null,
+): Map<string, Assistant> {
   const out = new Map<string, Assistant>();
   for (const [id, settings] of Object.entries(config.assistants)) {
     let model: ChatModel | null = null;
@@ -32,6 +40,7 @@ export function buildAssistants(config: Config, log: Logger = silentLogger): Map
         maxRetries: upstream.max_retries,
         model: settings.model,
         adapter: settings.adapter || undefined,
+        resolveAdapter: activeAdapter ? () => activeAdapter(id) : undefined,
         adapterRetryMs: config.chat.adapter_retry_ms,
         thinkStartsOpen: settings.think_starts_open,
         log,

@@ -23,6 +23,11 @@ export interface OpenAIChatModelOptions {
   model: string;
   /** LoRA adapter model tried first ('' = none). */
   adapter?: string;
+  /**
+   * The currently deployed adapter, asked per request (the adapter registry: `kb finetune deploy`
+   * and `rollback` take effect without a restart). Wins over `adapter`; null/undefined = use `adapter`.
+   */
+  resolveAdapter?: () => string | null | undefined;
   /** After the adapter was reported missing, go straight to the base model for this long. */
   adapterRetryMs?: number;
   thinkStartsOpen?: boolean;
@@ -37,6 +42,7 @@ export class OpenAIChatModel implements ChatModel {
   readonly description: string;
   private readonly client: OpenAI;
   private adapterMissingUntil = 0;
+  private missingAdapter: string | null = null;
   private readonly log: Logger;
 
   constructor(private readonly opts: OpenAIChatModelOptions) {
@@ -135,16 +141,28 @@ export class OpenAIChatModel implements ChatModel {
     return body;
   }
 
+  private currentAdapter(): string | undefined {
+    try {
+      return this.opts.resolveAdapter?.() || this.opts.adapter || undefined;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not read the adapter registry; using the configured adapter');
+      return this.opts.adapter || undefined;
+    }
+  }
+
   /** Tries the adapter model; when the upstream says it does not exist, uses the base model. */
   private async withAdapterFallback<T>(call: (model: string, fallback: boolean) => Promise<T>): Promise<T> {
-    const { adapter, model } = this.opts;
+    const { model } = this.opts;
+    const adapter = this.currentAdapter();
     if (!adapter) return call(model, false);
+    if (adapter !== this.missingAdapter) this.adapterMissingUntil = 0;
     if (Date.now() < this.adapterMissingUntil) return call(model, true);
     try {
       return await call(adapter, false);
     } catch (err) {
       if (!(err instanceof UpstreamError) || !isModelMissing(err)) throw err;
       this.adapterMissingUntil = Date.now() + (this.opts.adapterRetryMs ?? 60_000);
+      this.missingAdapter = adapter;
       this.log.warn({ upstream: this.opts.upstreamName, adapter, base_model: model, err: err.message }, 'adapter model unavailable; falling back to the base model');
       return call(model, true);
     }

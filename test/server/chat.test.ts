@@ -1,3 +1,4 @@
+import { recordDeployment, registerAdapter, rollbackAdapter } from '../../finetune/registry/index.ts';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { collectStream, startTestServer, type TestServer } from './support/harness.ts';
@@ -125,6 +126,24 @@ describe('generated answers', () => {
     expect(second.response.headers.get('x-kb-fallback')).toBeNull();
     await collectStream(second.data);
     expect(upstream.answerRequests().map((r) => r.model)).toEqual(['kb-lora']);
+  });
+
+  it('uses the adapter the registry has deployed, and follows deploy and rollback without a restart', async () => {
+    t = await startTestServer({ upstream, assistant: { adapter: 'kb-lora' } });
+    upstream.models.add('kb-lora');
+    upstream.models.add('company-2026h1');
+    const ask = async () => {
+      upstream.requests.length = 0;
+      await t!.client().chat.completions.create({ model: 'kb-assistant', messages: [{ role: 'user', content: 'Acme revenue?' }] });
+      return upstream.answerRequests().map((r) => r.model);
+    };
+    expect(await ask()).toEqual(['kb-lora']); // nothing deployed: the configured adapter
+    const db = t.fixture.db;
+    registerAdapter(db, { version: 'company-2026h1', path: '/adapters/company-2026h1', baseModel: 'base-model' });
+    recordDeployment(db, { assistant: 'kb-assistant', version: 'company-2026h1' });
+    expect(await ask()).toEqual(['company-2026h1']);
+    rollbackAdapter(db, 'kb-assistant');
+    expect(await ask()).toEqual(['kb-lora']);
   });
 
   it('rewrites a follow-up into a standalone question with the model before retrieving', async () => {
