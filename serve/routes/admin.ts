@@ -3,6 +3,7 @@ import type { AppDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
 import { routeLabel, state } from '../state.ts';
 import { lockHolder } from '../../src/lock/index.ts';
+import { listVersions } from '../../src/vector/versions.ts';
 
 interface RunRow {
   id: number;
@@ -13,17 +14,6 @@ interface RunRow {
   sources: string;
   report: string | null;
   error: string | null;
-}
-
-interface VersionRow {
-  id: number;
-  model_id: string;
-  dim: number;
-  file: string;
-  vectors: number;
-  params: string;
-  active: number;
-  created_at: string;
 }
 
 const parseJson = (s: string | null): unknown => {
@@ -74,7 +64,7 @@ export function adminRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
   });
 
   r.get('/admin/index', routeLabel('/v1/admin/index'), ...guard, async (_req, res) => {
-    const versions = deps.db.prepare('SELECT id, model_id, dim, file, vectors, params, active, created_at FROM index_versions ORDER BY id DESC').all() as VersionRow[];
+    const versions = listVersions(deps.db).reverse();
     const reader = deps.indexStatus ? await deps.indexStatus() : null;
     const counts = deps.db
       .prepare(
@@ -84,7 +74,7 @@ export function adminRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
       )
       .get() as { documents: number; chunks: number; pending_vectors: number };
     res.json({
-      versions: versions.map((v) => ({ ...v, active: v.active === 1, params: parseJson(v.params) })),
+      versions,
       reader,
       store: counts,
     });

@@ -8,20 +8,9 @@
 // Seeded PRNG and helpers
 // ---------------------------------------------------------------------------------------------
 
-/** A seeded generator of floats in [0, 1). */
-export type Rng = () => number;
+import { createRng, type Rng } from '../util/rng.ts';
 
-/** mulberry32: tiny, fast, good enough for synthetic data; the same seed gives the same stream. */
-export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { createRng, type Rng };
 
 /** Derives an independent seed from a base seed and a label (FNV-1a), so sub-streams do not correlate. */
 export function deriveSeed(seed: number, label: string): number {

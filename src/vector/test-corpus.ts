@@ -1,19 +1,11 @@
 // Test support for src/vector tests (imported only by *.test.ts): deterministic vectors and a
 // small chunks table driven the way ingestion drives it.
+import { createRng } from '../util/rng.ts';
 import type { DB } from '../store/index.ts';
 import type { ChunkToEmbed } from './versions.ts';
 
-/** mulberry32: a tiny seeded PRNG so tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG so tests are reproducible. */
+export const prng = createRng;
 
 export function randomVectors(n: number, dim: number, seed: number): Float32Array[] {
   const r = prng(seed);

@@ -1,0 +1,89 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/config/index.ts';
+
+// The `kb` CLI as an operator runs it, on the embedded defaults (demo world, no model download).
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-cli-'));
+const env = { ...process.env, KB_DATA_DIR: dataDir, KB_EMBEDDING__ALLOW_REMOTE: 'false', KB_LOG__LEVEL: 'warn' };
+
+function kb(args: string[], extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [path.join(projectRoot, 'bin/kb.mjs'), ...args], {
+    env: { ...env, ...extraEnv },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let ingest: ReturnType<typeof kb>;
+beforeAll(() => {
+  ingest = kb(['ingest', '--json']);
+});
+
+describe('kb CLI', () => {
+  it('ingest on an empty data folder generates the demo world and prints the documented report', () => {
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const r = JSON.parse(ingest.stdout);
+    expect(Object.keys(r)).toEqual(expect.arrayContaining(['run_id', 'status', 'docs', 'chunks', 'seconds']));
+    expect(Object.keys(r.docs).sort()).toEqual(['changed', 'deleted', 'duplicates', 'new', 'quarantined', 'seen', 'unchanged']);
+    expect(Object.keys(r.chunks).sort()).toEqual(['added', 'removed']);
+    expect(r.seconds.total).toBeGreaterThan(0);
+    expect(r.status).toBe('succeeded');
+    expect(r.docs.new).toBeGreaterThan(300);
+    expect(r.docs.duplicates).toBeGreaterThan(0); // the demo world carries syndicated copies
+    expect(r.embedding.unavailable).toMatch(/multilingual-e5-small.*allow_remote/s);
+    expect(fs.existsSync(path.join(dataDir, 'demo', 'sources.json'))).toBe(true);
+  });
+
+  it('status --json reports documents, chunks, pending embeddings, index and last run', () => {
+    const s = kb(['status', '--json']);
+    expect(s.code).toBe(0);
+    const j = JSON.parse(s.stdout);
+    expect(Object.keys(j).sort()).toEqual(['chunks', 'documents', 'index', 'last_run', 'pending_embeddings']);
+    expect(j.pending_embeddings).toBe(j.chunks); // no model here: everything waits for the dense leg
+    expect(j.index).toBeNull();
+    expect(j.last_run).toMatchObject({ id: 1, status: 'succeeded' });
+  });
+
+  it('quarantine list shows rejected records with reasons', () => {
+    const q = kb(['quarantine', 'list', '--json', '--limit', '100']);
+    const rows = q.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const reasons = new Set(rows.map((r) => r.reason));
+    for (const reason of ['invalid_json', 'invalid_csv_row', 'exact_duplicate', 'near_duplicate', 'unsupported_file']) expect(reasons).toContain(reason);
+    expect(rows.every((r) => r.raw.length > 0)).toBe(true);
+  });
+
+  it('search returns hybrid hits with a per-leg breakdown and says the dense leg is degraded', () => {
+    const s = kb(['search', '华科智能 协作机器人', '--json', '-k', '3']);
+    expect(s.code, s.stderr).toBe(0);
+    const j = JSON.parse(s.stdout);
+    expect(j.hits).toHaveLength(3);
+    expect(j.hits[0].score).toMatchObject({ dense: null, bm25: { rank: expect.any(Number), score: expect.any(Number) } });
+    expect(j.hits[0].text + j.hits[0].title).toMatch(/华科/);
+    expect(j.degraded.join()).toMatch(/dense/);
+  });
+
+  it('a bad configuration value stops with the key named, exit code 2', () => {
+    const r = kb(['status'], { KB_CHUNKING__OVERLAP_TOKENS: '-3' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/chunking\.overlap_tokens/);
+  });
+
+  it('an unknown source is a clear error', () => {
+    const r = kb(['ingest', '--source', 'nope']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown source\(s\): nope/);
+  });
+
+  it('demo generate writes both halves of the demo world', () => {
+    const out = path.join(dataDir, 'gen');
+    const r = kb(['demo', 'generate', '--docs', '30', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of ['news.jsonl', 'comments.csv', 'posts', 'sources.json', 'core']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    expect(fs.readdirSync(path.join(out, 'core')).length).toBeGreaterThanOrEqual(6);
+  });
+});
