@@ -7,11 +7,31 @@ import { bandHashes, estimateJaccard, MinHasher, signatureFromBuffer } from '../
 // confirmed by their estimated Jaccard similarity. Signatures and buckets are stored with the
 // document, so next week's documents are compared against everything already indexed.
 
+/** A stored document a new record may duplicate. */
+export interface Candidate {
+  id: number;
+  source: string;
+  external_id: string;
+  last_run_id: number | null;
+}
+
+/**
+ * Whether a candidate counts as the original: 'counts'; 'ignore' (e.g. about to be deleted);
+ * 'pending' (not known yet: a full snapshot's document this run has not reached — the record
+ * is deferred until the source has been read, so a copy is never discarded in favour of an
+ * original that then disappears).
+ */
+export type CandidatePolicy = (c: Candidate) => 'counts' | 'ignore' | 'pending';
+
 export interface DuplicateCheck {
   duplicate: { reason: 'exact_duplicate' | 'near_duplicate'; detail: string; of: number } | null;
+  /** Only 'pending' candidates matched: decide again once the source has been read. */
+  deferred: boolean;
   signature: Uint32Array | null;
   buckets: number[] | null;
 }
+
+const countsAll: CandidatePolicy = () => 'counts';
 
 export class DuplicateFinder {
   private readonly byHash;
@@ -24,47 +44,54 @@ export class DuplicateFinder {
     private readonly opts: Config['dedupe'],
   ) {
     this.byHash = db.prepare(
-      'SELECT id, source, external_id FROM documents WHERE text_hash = ? AND deleted_at IS NULL AND id != ? LIMIT 1',
+      'SELECT id, source, external_id, last_run_id FROM documents WHERE text_hash = ? AND deleted_at IS NULL AND id != ? LIMIT 20',
     );
     this.candidates = db.prepare('SELECT DISTINCT document_id FROM document_lsh WHERE band = ? AND bucket = ? AND document_id != ? LIMIT 50');
     this.hasher = new MinHasher({ num_perm: opts.num_perm, shingle_size: opts.shingle_size });
-    this.sigOf = db.prepare('SELECT source, external_id, minhash FROM documents WHERE id = ? AND deleted_at IS NULL');
+    this.sigOf = db.prepare('SELECT id, source, external_id, last_run_id, minhash FROM documents WHERE id = ? AND deleted_at IS NULL');
   }
 
   /** selfId: the stored version of the same record, which must not count as its own duplicate. */
-  check(textHash: string, body: string, selfId = -1): DuplicateCheck {
-    const exact = this.byHash.get(textHash, selfId) as { id: number; source: string; external_id: string } | undefined;
-    if (exact) {
+  check(textHash: string, body: string, selfId = -1, policy: CandidatePolicy = countsAll): DuplicateCheck {
+    let pending = false;
+    for (const row of this.byHash.all(textHash, selfId) as Candidate[]) {
+      const verdict = policy(row);
+      if (verdict === 'pending') pending = true;
+      if (verdict !== 'counts') continue;
       return {
-        duplicate: { reason: 'exact_duplicate', detail: `same text as ${exact.source}/${exact.external_id} (document ${exact.id})`, of: exact.id },
+        duplicate: { reason: 'exact_duplicate', detail: `same text as ${row.source}/${row.external_id} (document ${row.id})`, of: row.id },
+        deferred: false,
         signature: null,
         buckets: null,
       };
     }
-    if (!this.opts.near_duplicates) return { duplicate: null, signature: null, buckets: null };
+    if (!this.opts.near_duplicates) return { duplicate: null, deferred: pending, signature: null, buckets: null };
     const sig = this.hasher.signature(body);
     const buckets = bandHashes(sig, this.opts.bands);
     const seen = new Set<number>();
-    let best: { id: number; j: number; name: string } | null = null;
+    let best: { row: Candidate; j: number } | null = null;
     buckets.forEach((bucket, band) => {
       for (const id of this.candidates.pluck().all(band, bucket, selfId) as number[]) {
         if (seen.has(id)) continue;
         seen.add(id);
-        const row = this.sigOf.get(id) as { source: string; external_id: string; minhash: Buffer | null } | undefined;
+        const row = this.sigOf.get(id) as (Candidate & { minhash: Buffer | null }) | undefined;
         if (!row?.minhash) continue;
-        const other = signatureFromBuffer(row.minhash);
-        const j = estimateJaccard(sig, other);
-        if (j >= this.opts.threshold && (!best || j > best.j)) best = { id, j, name: `${row.source}/${row.external_id}` };
+        const j = estimateJaccard(sig, signatureFromBuffer(row.minhash));
+        if (j < this.opts.threshold) continue;
+        const verdict = policy(row);
+        if (verdict === 'pending') pending = true;
+        if (verdict === 'counts' && (!best || j > best.j)) best = { row, j };
       }
     });
     if (best) {
-      const b = best as { id: number; j: number; name: string };
+      const { row, j } = best as { row: Candidate; j: number };
       return {
-        duplicate: { reason: 'near_duplicate', detail: `estimated Jaccard ${b.j.toFixed(2)} with ${b.name} (document ${b.id})`, of: b.id },
+        duplicate: { reason: 'near_duplicate', detail: `estimated Jaccard ${j.toFixed(2)} with ${row.source}/${row.external_id} (document ${row.id})`, of: row.id },
+        deferred: false,
         signature: sig,
         buckets,
       };
     }
-    return { duplicate: null, signature: sig, buckets };
+    return { duplicate: null, deferred: pending, signature: sig, buckets };
   }
 }

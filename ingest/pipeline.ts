@@ -14,7 +14,7 @@ import { noProgress, type Progress } from '../src/progress/index.ts';
 import { openSource } from './sources/index.ts';
 import type { SourceRecord } from './sources/types.ts';
 import { StoreWriter } from './store-writer.ts';
-import { DuplicateFinder } from './dedupe.ts';
+import { DuplicateFinder, type CandidatePolicy } from './dedupe.ts';
 import { prepareDocument } from './prepare.ts';
 import { Quarantine } from './quarantine.ts';
 import { abortOrphanedRuns, finishRun, startRun } from './runs.ts';
@@ -166,10 +166,16 @@ async function ingestSource(
   ).run(source.name, source.type, source.path, source.mode);
 
   const bar = progress.stage(`read ${source.name}`);
-  const batch: { record: SourceRecord; raw: string; locator: string }[] = [];
+  const batch: Item[] = [];
+  const deferred: Item[] = [];
+  // A full snapshot's documents this run has not reached yet may turn out to be deleted: a record
+  // duplicating one of them waits until the whole source has been read (see dedupe.ts).
+  const readingPolicy: CandidatePolicy =
+    source.mode === 'full' ? (c) => (c.source === source.name && c.last_run_id !== runId ? 'pending' : 'counts') : () => 'counts';
+  const deps = { source: source.name, writer, dupes, quarantine, runId, report, stats, clock, counter, full: !!opts.full };
   const flush = () => {
     if (batch.length === 0) return;
-    processBatch(ctx, batch.splice(0), { source: source.name, writer, dupes, quarantine, runId, report, stats, clock, counter, full: !!opts.full });
+    processBatch(ctx, batch.splice(0), { ...deps, policy: readingPolicy, deferred });
   };
 
   let readFailed = false;
@@ -202,31 +208,51 @@ async function ingestSource(
   }
   bar.done();
 
-  // A full snapshot that was read completely: documents it no longer contains are deleted.
-  if (source.mode === 'full' && !readFailed) {
-    clock.start('delete');
-    const gone = writer.unseen(source.name, runId);
+  // A full snapshot that was read completely: documents it no longer contains are deleted —
+  // unless that would remove a suspicious share of the source (a truncated export).
+  let deleting = source.mode === 'full' && !readFailed;
+  if (deleting) {
+    const unseen = writer.unseen(source.name, runId).length;
     const live = db.prepare('SELECT count(*) FROM documents WHERE source = ? AND deleted_at IS NULL').pluck().get(source.name) as number;
-    const ratio = live > 0 ? gone.length / live : 0;
-    if (gone.length > 0 && ratio > config.ingest.max_delete_ratio && !opts.allowMassDelete) {
-      const msg = `source ${source.name}: refusing to delete ${gone.length} of ${live} documents (${(ratio * 100).toFixed(0)}% > ingest.max_delete_ratio); rerun with --allow-mass-delete if the source really shrank`;
+    const ratio = live > 0 ? unseen / live : 0;
+    if (unseen > 0 && ratio > config.ingest.max_delete_ratio && !opts.allowMassDelete) {
+      const msg = `source ${source.name}: refusing to delete ${unseen} of ${live} documents (${(ratio * 100).toFixed(0)}% > ingest.max_delete_ratio); rerun with --allow-mass-delete if the source really shrank`;
       report.warnings.push(msg);
       log.warn(msg);
-    } else {
-      const now = nowIso();
-      const del = db.transaction((ids: number[]) => {
-        for (const id of ids) report.chunks.removed += writer.delete(id, now);
-      });
-      for (let i = 0; i < gone.length; i += 500) del(gone.slice(i, i + 500));
-      stats.deleted = gone.length;
-      report.docs.deleted += gone.length;
+      deleting = false;
     }
+  }
+
+  // Deferred records: their originals are now known to stay (then they are duplicates) or to go
+  // (then they are not). A deferred record's own earlier version is not "going": it is re-read.
+  if (deferred.length > 0) {
+    const rereads = new Set(deferred.map((d) => d.record.externalId));
+    const leaving = new Set(deleting ? writer.unseenRows(source.name, runId).filter((r) => !rereads.has(r.external_id)).map((r) => r.id) : []);
+    processBatch(ctx, deferred, { ...deps, policy: (c) => (leaving.has(c.id) ? 'ignore' : 'counts'), deferred: [] });
+  }
+
+  const gone = deleting ? writer.unseen(source.name, runId) : [];
+  if (gone.length > 0) {
+    clock.start('delete');
+    const now = nowIso();
+    const del = db.transaction((ids: number[]) => {
+      for (const id of ids) report.chunks.removed += writer.delete(id, now);
+    });
+    for (let i = 0; i < gone.length; i += 500) del(gone.slice(i, i + 500));
+    stats.deleted = gone.length;
+    report.docs.deleted += gone.length;
     clock.stop('delete');
   }
 }
 
+type Item = { record: SourceRecord; raw: string; locator: string };
+
 interface BatchDeps {
   source: string;
+  /** Which stored documents count as originals for the duplicate check. */
+  policy: CandidatePolicy;
+  /** Records whose duplicate check must wait until the source has been read. */
+  deferred: Item[];
   writer: StoreWriter;
   dupes: DuplicateFinder;
   quarantine: Quarantine;
@@ -239,7 +265,7 @@ interface BatchDeps {
 }
 
 /** Cleans, deduplicates, chunks and stores one batch of records in one transaction. */
-function processBatch(ctx: IngestContext, items: { record: SourceRecord; raw: string; locator: string }[], d: BatchDeps): void {
+function processBatch(ctx: IngestContext, items: Item[], d: BatchDeps): void {
   const { config, db } = ctx;
   const now = nowIso();
   const reject = (locator: string, raw: string, reason: string, detail: string) => {
@@ -266,8 +292,12 @@ function processBatch(ctx: IngestContext, items: { record: SourceRecord; raw: st
         continue;
       }
       d.clock.start('dedupe');
-      const dup = d.dupes.check(doc.input.textHash, doc.input.body, existing?.id);
+      const dup = d.dupes.check(doc.input.textHash, doc.input.body, existing?.id, d.policy);
       d.clock.stop('dedupe');
+      if (!dup.duplicate && dup.deferred) {
+        d.deferred.push({ record, raw, locator });
+        continue;
+      }
       if (dup.duplicate) {
         reject(locator, raw, dup.duplicate.reason, dup.duplicate.detail);
         d.report.docs.duplicates++;

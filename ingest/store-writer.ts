@@ -68,7 +68,7 @@ export class StoreWriter {
       insertLsh: db.prepare('INSERT OR IGNORE INTO document_lsh (band, bucket, document_id) VALUES (?, ?, ?)'),
       markDeleted: db.prepare('UPDATE documents SET deleted_at = ? WHERE id = ?'),
       staleDocs: db.prepare(
-        'SELECT id FROM documents WHERE source = ? AND deleted_at IS NULL AND (last_run_id IS NULL OR last_run_id != ?)',
+        'SELECT id, external_id FROM documents WHERE source = ? AND deleted_at IS NULL AND (last_run_id IS NULL OR last_run_id != ?)',
       ),
     };
   }
@@ -122,7 +122,11 @@ export class StoreWriter {
 
   /** Live documents of a source not seen by this run (candidates for full-mode deletion). */
   unseen(source: string, runId: number): number[] {
-    return this.q.staleDocs.pluck().all(source, runId) as number[];
+    return this.unseenRows(source, runId).map((r) => r.id);
+  }
+
+  unseenRows(source: string, runId: number): { id: number; external_id: string }[] {
+    return this.q.staleDocs.all(source, runId) as { id: number; external_id: string }[];
   }
 
   private removeChunks(docId: number, now: string): number {

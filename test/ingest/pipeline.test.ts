@@ -178,3 +178,39 @@ describe('settings changes', () => {
     expect(third.docs.unchanged).toBe(4);
   });
 });
+
+describe('duplicates across weekly snapshots', () => {
+  it('a copy whose original leaves the snapshot is kept, not discarded with it', async () => {
+    env = await makeIngestEnv();
+    const original = article(1);
+    const copy = { ...original, id: 'copy' };
+    env.writeSource([original, article(2), article(3)]);
+    await runIngestion(env.ctx);
+    expect(docIds(env)).toEqual(['n-1', 'n-2', 'n-3']);
+
+    // Next week the original is gone and a copy (under another id) arrives: the text must stay.
+    env.writeSource([copy, article(2), article(3)]);
+    const second = await runIngestion(env.ctx);
+    expect(second.docs).toMatchObject({ new: 1, deleted: 1, duplicates: 0 });
+    expect(docIds(env)).toEqual(['copy', 'n-2', 'n-3']);
+    expectConsistent(env);
+  });
+
+  it('within one run the first record read wins and later copies are duplicates', async () => {
+    env = await makeIngestEnv();
+    env.writeSource([{ ...article(1), id: 'copy' }, article(1), article(2)]);
+    const r = await runIngestion(env.ctx);
+    expect(r.docs).toMatchObject({ new: 2, duplicates: 1 });
+    expect(docIds(env)).toEqual(['copy', 'n-2']);
+  });
+
+  it('a copy of a document that stays is still a duplicate, wherever it sits in the file', async () => {
+    env = await makeIngestEnv();
+    env.writeSource([article(1), article(2)]);
+    await runIngestion(env.ctx);
+    env.writeSource([{ ...article(2), id: 'copy-2' }, article(1), article(2)]);
+    const r = await runIngestion(env.ctx);
+    expect(r.docs).toMatchObject({ new: 0, unchanged: 2, duplicates: 1, deleted: 0 });
+    expect(listQuarantine(env.db, { runId: r.run_id }).map((q) => q.reason)).toEqual(['exact_duplicate']);
+  });
+});
