@@ -93,6 +93,8 @@ export class ChunkCatalog {
   // Direct chunk id → position table when ids are compact (O(1) lookups in the HNSW filter).
   private direct: Int32Array | null = null;
   private signature: string | null = null;
+  /** Incremented on every reload: derived caches (filter plans) are valid for one generation. */
+  generation = 0;
 
   constructor(private readonly db: DB) {}
 
@@ -140,6 +142,7 @@ export class ChunkCatalog {
       this.loadDocuments();
       this.loadChunks();
       this.signature = signature;
+      this.generation++;
     })();
   }
 

@@ -262,3 +262,34 @@ describe('degraded and invalid requests', () => {
     await expect(retriever.retrieve({ query: 'x', topK: 5, groups: null, filters: { kinds: ['tweet' as never] } })).rejects.toThrow(/unknown kind "tweet"/);
   });
 });
+
+describe('query-side caches', () => {
+  it('embeds a repeated question once, and a new filter plan is made after the catalog reloads', async () => {
+    store = openTestStore();
+    addDocs(store, [
+      { id: 'a', chunks: ['solar battery factory opens'], acl: ['sales'] },
+      { id: 'b', chunks: ['battery prices fall'] },
+    ]);
+    const embedder = new BagOfWordsEmbedder();
+    let calls = 0;
+    const counting = Object.assign(Object.create(embedder) as BagOfWordsEmbedder, {
+      embedQuery: async (t: string) => {
+        calls++;
+        return embedder.embedQuery(t);
+      },
+    });
+    const reader = await indexAll(store, embedder);
+    const r = createHybridRetriever({ db: store.db, dense: reader, embedder: counting, config: retrievalConfig() });
+    const ask = (groups: string[] | null, mode: 'hybrid' | 'dense' = 'hybrid') => r.retrieve({ query: 'battery', topK: 5, groups, mode });
+    expect(ids((await ask(['hr'], 'dense')).hits)).toEqual(['b']);
+    expect(ids((await ask(['hr'], 'dense')).hits)).toEqual(['b']);
+    expect(calls).toBe(1);
+    expect(ids((await ask(['sales'])).hits).sort()).toEqual(['a', 'b']); // another ACL → another plan
+
+    // A new public document: once the catalog reloads, cached plans must not hide it.
+    addDocs(store, [{ id: 'c', chunks: ['battery recycling plant'] }]);
+    await indexAll(store, embedder);
+    await reader.maybeReload({ force: true });
+    expect(ids((await ask(['hr'], 'dense')).hits).sort()).toEqual(['b', 'c']);
+  });
+});

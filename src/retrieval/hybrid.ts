@@ -4,7 +4,10 @@ import { bufferToVector } from '../embeddings/cache.ts';
 import type { Embedder } from '../embeddings/types.ts';
 import { searchBm25 } from '../bm25/index.ts';
 import type { DB } from '../store/index.ts';
-import { ftsQuery } from '../text/analyzer.ts';
+import { analyze } from '../text/analyzer.ts';
+import { matchAnyTerm } from '../bm25/index.ts';
+import { selectQueryTerms } from '../bm25/query-terms.ts';
+import { LruCache } from '../util/lru.ts';
 import type { DenseIndexReader } from '../vector/reader.ts';
 import { ChunkCatalog } from './catalog.ts';
 import { exactDenseSearch } from './exact.ts';
@@ -41,6 +44,8 @@ export interface HybridRetriever extends Retriever {
 }
 
 const MAX_TOP_K = 1000;
+const HYDRATE_MIN = 60;
+const HYDRATE_PER_K = 6;
 // After a failed embedder load, wait this long before trying again (the model may be copied in).
 const LOAD_RETRY_MS = 30_000;
 
@@ -66,6 +71,11 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
   const cfg = opts.config.retrieval;
   const catalog = opts.catalog ?? new ChunkCatalog(db);
   const now = opts.now ?? Date.now;
+  // Repeated questions (retries, popular queries, chat follow-ups) skip the embedding model.
+  const queryVectors = new LruCache<string, Float32Array>(cfg.query_cache_size);
+  // Dense-filter plans (document mask + allowed set) per filter/ACL spec, valid for one catalog load.
+  const plans = new LruCache<string, ReturnType<typeof planDenseFilter>>(64);
+  let plansGeneration = -1;
 
   let loadState: { promise: Promise<void>; failedAt: number | null } | null = null;
   const ensureLoaded = (e: Embedder): Promise<void> => {
@@ -104,7 +114,16 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     if (!filter.restricted) return toLeg(reader.search(vec, k));
     const tc = performance.now();
     if (catalog.refreshIfStale()) timings.catalog = ms(tc);
-    const plan = planDenseFilter(catalog, filter, { maxFraction: cfg.exact_search.max_fraction, maxChunks: cfg.exact_search.max_chunks });
+    if (plansGeneration !== catalog.generation) {
+      plans.clear();
+      plansGeneration = catalog.generation;
+    }
+    const planKey = JSON.stringify(filter.spec);
+    let plan = plans.get(planKey);
+    if (!plan) {
+      plan = planDenseFilter(catalog, filter, { maxFraction: cfg.exact_search.max_fraction, maxChunks: cfg.exact_search.max_chunks });
+      plans.set(planKey, plan);
+    }
     if (plan.allowed === 0) return [];
     if (plan.exactIds) {
       const exact = exactDenseSearch(db, st.model!, vec, plan.exactIds, k);
@@ -158,8 +177,15 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
       else {
         const te = performance.now();
         const e = embedder!;
-        embedding = ensureLoaded(e)
-          .then(() => e.embedQuery(query))
+        const cached = queryVectors.get(`${e.id}\n${query}`);
+        embedding = cached
+          ? Promise.resolve(cached)
+          : ensureLoaded(e)
+              .then(() => e.embedQuery(query))
+              .then((v) => {
+                queryVectors.set(`${e.id}\n${query}`, v);
+                return v;
+              })
           .finally(() => {
             timings.embed = ms(te);
           });
@@ -171,7 +197,13 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     if (mode !== 'dense') {
       const tb = performance.now();
       try {
-        const expr = ftsQuery(query);
+        const terms = selectQueryTerms(db, analyze(query), {
+          maxTerms: cfg.bm25.max_query_terms,
+          maxDocRatio: cfg.bm25.max_term_doc_ratio,
+          minTerms: 2,
+          minDocsToDrop: 1000,
+        });
+        const expr = matchAnyTerm(terms);
         bm25Hits = expr ? searchBm25(db, expr, pool, filter.sql ?? undefined).map((h) => ({ chunkId: h.chunkId, score: h.score })) : [];
       } catch (err) {
         degraded.push(`bm25: ${message(err)}`);
@@ -204,7 +236,10 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
 
     const th = performance.now();
     const modelId = dense?.status().model ?? embedder?.id ?? null;
-    const rows = hydrate([...fused.keys()], filter, modelId);
+    // Only the head of the fused list can reach the top k after recency (a ≤ 1/(1 - weight)
+    // swing) and MMR (which looks at the top max(30, 3k)); hydrating the tail is wasted work.
+    const head = [...fused.entries()].sort((a, b) => b[1].rrf - a[1].rrf).slice(0, Math.max(HYDRATE_MIN, HYDRATE_PER_K * req.topK));
+    const rows = hydrate(head.map(([id]) => id), filter, modelId);
     timings.hydrate = ms(th);
 
     const tr = performance.now();

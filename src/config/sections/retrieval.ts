@@ -21,6 +21,13 @@ export const retrievalSchema = z
       .strict(),
     mmr: z.object({ enabled: z.boolean(), lambda: z.number().min(0).max(1) }).strict(),
     max_chunks_per_doc: z.number().int().nonnegative(),
+    bm25: z
+      .object({
+        max_query_terms: z.number().int().positive(),
+        max_term_doc_ratio: z.number().gt(0).lte(1),
+      })
+      .strict(),
+    query_cache_size: z.number().int().nonnegative(),
     exact_search: z
       .object({
         max_fraction: z.number().min(0).max(1),

@@ -1,0 +1,361 @@
+// Chat API under load: /v1/retrieve throughput and latency, and the latency our server adds to
+// /v1/chat/completions over an upstream model with a fixed delay — measured side by side with
+// baselines in the same run.
+//
+//   node --import tsx bench/server-load.ts [--chunks 100000[,300000]] [--embedder e5-shaped|tiny]
+//        [--duration 10] [--connections 1,8,32] [--chat-connections 32] [--delay 200]
+//        [--skip-chat] [--seed 42] [--out bench/out]
+//
+// Setup (cached under <out>/server-load-<chunks>-<embedder>/, reused by later runs):
+//   a store with N chunks of demo text (zh + en; kinds, dates, tags, 15% ACL-restricted docs),
+//   BM25 terms through the real analyzer, SYNTHETIC clustered 384-d vectors in embedding_cache
+//   and an HNSW version built by the real syncDenseIndex (bench/fixtures/server-corpus.ts).
+// Query embedder (the dense leg really runs): --embedder e5-shaped = a compute-shaped stand-in for
+//   multilingual-e5-small with random weights, q8 (bench/fixtures/e5-small-shaped.ts) — the query
+//   embedding cost a real deployment pays; tiny = the test fixture model (one lookup, ~free).
+//   Query vectors thus come from that model, index vectors from the synthetic generator.
+// Load: autocannon's programmatic API in a CHILD process (bench/fixtures/server-loadgen.ts),
+//   loopback, closed loop, `--duration` s per scenario; the server runs in this process.
+// Scenarios and their baselines:
+//   retrieve hybrid with an API key carrying ACL groups (every request is filtered: the
+//     production path) vs hybrid without auth (unrestricted fast path) vs bm25-only with the key;
+//   chat non-stream: autocannon straight at the fixed-delay upstream (baseline) vs through our
+//     /v1/chat/completions (auth + retrieval + prompt packing + proxy) → added p50/p99;
+//   chat stream: time to first content token, direct vs through us.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { createKey } from '../src/auth/keys.ts';
+import { createEmbedder } from '../src/embeddings/factory.ts';
+import { loadConfig, type Config } from '../src/config/index.ts';
+import { createLogger } from '../src/log/index.ts';
+import { openStore, type DB } from '../src/store/index.ts';
+import { startServer, type RunningServer } from '../serve/main.ts';
+import { buildTinyModel } from '../test/fixtures/tiny-model/build.ts';
+import { buildE5ShapedModel } from './fixtures/e5-small-shaped.ts';
+import { buildServerCorpus, type ServerCorpusStats } from './fixtures/server-corpus.ts';
+import { summarize, type LoadResult, type LoadSpec } from './fixtures/server-loadgen.ts';
+
+function flags(argv: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const [k, v] = a.slice(2).split('=', 2);
+    if (v !== undefined) out.set(k, v);
+    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) out.set(k, argv[++i]);
+    else out.set(k, 'true');
+  }
+  return out;
+}
+
+const f = flags(process.argv.slice(2));
+const known = new Set(['chunks', 'embedder', 'duration', 'connections', 'chat-connections', 'delay', 'skip-chat', 'seed', 'out', 'probe']);
+for (const k of f.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (known: ${[...known].join(', ')})`);
+const list = (k: string, d: string) =>
+  (f.get(k) ?? d).split(',').map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${k}: "${x}" is not a positive integer`);
+    return n;
+  });
+const CHUNKS = list('chunks', '100000');
+const CONNECTIONS = list('connections', '1,8,32');
+const [CHAT_CONNECTIONS] = list('chat-connections', '32');
+const [DURATION] = list('duration', '10');
+const [DELAY] = list('delay', '200');
+const [SEED] = list('seed', '42');
+const [PROBE] = list('probe', '200');
+const EMBEDDER = f.get('embedder') ?? 'e5-shaped';
+if (EMBEDDER !== 'e5-shaped' && EMBEDDER !== 'tiny') throw new Error('--embedder must be e5-shaped or tiny');
+const SKIP_CHAT = f.get('skip-chat') === 'true';
+const OUT = path.resolve(f.get('out') ?? 'bench/out');
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const load1 = () => os.loadavg()[0].toFixed(2);
+const MODEL_NAME = EMBEDDER === 'e5-shaped' ? 'bench/e5-small-shaped' : 'bench/tiny-384';
+const DTYPE = 'q8' as const;
+const DIM = 384;
+const ACL_GROUPS = ['sales'];
+
+// ---------- store (cached) ----------
+interface Prepared {
+  dir: string;
+  dataDir: string;
+  storeFile: string;
+  stats: ServerCorpusStats;
+}
+
+async function prepareStore(chunks: number, config: Config, modelId: string): Promise<Prepared> {
+  const dir = path.join(OUT, `server-load-${chunks}-${EMBEDDER}`);
+  const dataDir = path.join(dir, 'data');
+  const storeFile = path.join(dataDir, 'kb.sqlite');
+  const marker = path.join(dir, 'built.json');
+  if (fs.existsSync(marker)) {
+    log(`reusing ${dir}`);
+    return { dir, dataDir, storeFile, stats: JSON.parse(fs.readFileSync(marker, 'utf8')) };
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  log(`building ${chunks} chunks into ${dir} (cached for later runs)`);
+  const stats = await buildServerCorpus({ chunks, storeFile, dataDir, modelId, dim: DIM, params: config.index, seed: SEED, log });
+  // The tokenizer gets the corpus's English words whole (as e5's SentencePiece would), so a
+  // query's token count — and so its embedding cost — is realistic.
+  const db = openStore(storeFile);
+  const counts = new Map<string, number>();
+  for (const t of db.prepare('SELECT text FROM chunks WHERE id % 10 = 0 LIMIT 20000').pluck().iterate() as Iterable<string>) {
+    for (const m of t.toLowerCase().matchAll(/[a-z]{2,}/g)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
+  }
+  db.close();
+  const words = [...counts].filter(([, n]) => n >= 3).map(([w]) => w);
+  const modelDir = path.join(dataDir, 'models', MODEL_NAME);
+  if (EMBEDDER === 'e5-shaped') await buildE5ShapedModel(modelDir, { extraWords: words });
+  else await buildTinyModel(modelDir, { dim: DIM, fullCjk: true, extraWords: words });
+  fs.writeFileSync(marker, JSON.stringify(stats));
+  log(`built: text ${stats.text_seconds.toFixed(1)} s, HNSW ${stats.index_seconds.toFixed(1)} s (${Math.round(stats.vectors / stats.index_seconds)} vec/s)`);
+  return { dir, dataDir, storeFile, stats };
+}
+
+function benchConfig(dataDir: string, upstreamUrl: string): Config {
+  return loadConfig({
+    env: {},
+    overrides: {
+      data_dir: dataDir,
+      log: { level: 'warn' },
+      embedding: { provider: 'local', model: MODEL_NAME, allow_remote: false, dtype: DTYPE },
+      // One load generator stands for many users: the per-key limit would only measure 429s.
+      auth: { rate_limit: { requests_per_minute: 1e9, burst: 1e9 } },
+      upstreams: { bench: { base_url: upstreamUrl, timeout_ms: 30_000, max_retries: 0 } },
+      assistants: { 'kb-assistant': { upstream: 'bench', model: 'bench-model', adapter: '' } },
+      chat: { on_upstream_error: 'error' },
+    },
+  });
+}
+
+// ---------- child processes ----------
+const TSX = ['--import', 'tsx'];
+
+async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'bench/fixtures/server-upstream.ts'), '--delay', String(DELAY), '--chunk-delay', '10', '--chunks', '20'], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`upstream exited with ${code}`)));
+  });
+  return { url: (JSON.parse(line) as { url: string }).url, child };
+}
+
+async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const file = path.join(os.tmpdir(), `kb-server-load-${process.pid}.json`);
+  fs.writeFileSync(file, JSON.stringify(spec));
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'bench/fixtures/server-loadgen.ts'), file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      let s = '';
+      child.stdout!.on('data', (d) => (s += d));
+      child.on('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`load generator exited with ${code}`))));
+    });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+    if (r.non2xx || r.errors) log(`  WARNING: ${r.non2xx} non-2xx, ${r.errors} errors`);
+    return r;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+// ---------- request mix ----------
+const FILTERS = [{ kinds: ['news'] }, { from: '2025-06-01' }, { kinds: ['comment'], from: '2024-01-01' }, { kinds: ['news', 'post'], to: '2025-12-31' }];
+
+function retrieveBodies(queries: string[], mode: 'hybrid' | 'bm25'): string[] {
+  // Every 5th request carries a metadata filter.
+  return queries.map((q, i) => JSON.stringify({ query: q, top_k: 8, mode, ...(i % 5 === 4 ? { filters: FILTERS[Math.floor(i / 5) % FILTERS.length] } : {}) }));
+}
+
+const chatBodies = (queries: string[], model: string, stream: boolean) =>
+  queries.map((q) => JSON.stringify({ model, messages: [{ role: 'user', content: q }], max_tokens: 256, ...(stream ? { stream: true } : {}) }));
+
+/** Sequential requests reading the server's own per-stage timings (and checking both legs ran). */
+async function probe(server: RunningServer, headers: Record<string, string>, bodies: string[], n: number) {
+  const stages = new Map<string, number[]>();
+  const degraded = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${server.url}/v1/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: bodies[(i * 7) % bodies.length] });
+    const j = (await res.json()) as { timings?: Record<string, number>; degraded?: string[]; error?: { message: string } };
+    if (!res.ok) throw new Error(`probe: HTTP ${res.status}: ${j.error?.message}`);
+    for (const [k, v] of Object.entries(j.timings ?? {})) (stages.get(k) ?? stages.set(k, []).get(k)!).push(v);
+    for (const d of j.degraded ?? []) degraded.set(d, (degraded.get(d) ?? 0) + 1);
+  }
+  return { stages: Object.fromEntries([...stages].map(([k, v]) => [k, { ...summarize(v), n: v.length }])), degraded: Object.fromEntries(degraded) };
+}
+
+/** A hybrid figure is only meaningful when the dense leg really ran. */
+function requireDense<T extends { degraded: Record<string, number> }>(p: T): T {
+  const reasons = Object.keys(p.degraded);
+  if (reasons.length) throw new Error(`the hybrid probe ran degraded, figures would be BM25-only: ${reasons.join('; ')}`);
+  return p;
+}
+
+// ---------- run ----------
+interface Row {
+  chunks: number;
+  scenario: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  ttft_p50?: number;
+  ttft_p99?: number;
+  requests: number;
+  errors: number;
+}
+
+const rows: Row[] = [];
+const probes: Record<string, unknown> = {};
+const chatSummary: Record<string, unknown>[] = [];
+
+function record(chunks: number, scenario: string, connections: number, r: LoadResult): void {
+  rows.push({ chunks, scenario, connections, rps: r.rps, p50: r.latency.p50, p99: r.latency.p99, ttft_p50: r.ttft?.p50, ttft_p99: r.ttft?.p99, requests: r.requests, errors: r.errors + r.non2xx });
+  const t = r.ttft ? `  ttft p50 ${r.ttft.p50} p99 ${r.ttft.p99}` : '';
+  log(`  ${scenario} c=${connections}: ${r.rps} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms${t}  (n=${r.requests}, load1 ${load1()})`);
+}
+
+// The index's model id must equal the query embedder's id (model, dtype and a tag of its
+// passage settings) or the dense leg is skipped as a model mismatch.
+const MODEL_ID = createEmbedder(benchConfig(path.join(OUT, 'unused'), 'http://127.0.0.1:9/v1')).id;
+const started = Date.now();
+log(`server-load: chunks=${CHUNKS.join(',')} embedder=${EMBEDDER} (${MODEL_ID}) duration=${DURATION}s connections=${CONNECTIONS.join(',')} chat=${SKIP_CHAT ? 'skipped' : `${CHAT_CONNECTIONS}c, upstream delay ${DELAY} ms`} cpus=${os.cpus().length} load1=${load1()}`);
+fs.mkdirSync(OUT, { recursive: true });
+const upstream = await startUpstream();
+log(`fixed-delay upstream at ${upstream.url}`);
+const servers: RunningServer[] = [];
+const cleanup = async () => {
+  for (const s of servers.splice(0)) await s.close().catch(() => undefined);
+  upstream.child.kill('SIGTERM');
+};
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+
+try {
+  for (const chunks of CHUNKS) {
+    const prepared = await prepareStore(chunks, benchConfig(path.join(OUT, 'unused'), upstream.url), MODEL_ID);
+    const config = benchConfig(prepared.dataDir, upstream.url);
+    const queries = prepared.stats.queries;
+    log(`${chunks} chunks: ${prepared.stats.documents} documents (${JSON.stringify(prepared.stats.kinds)}), ${queries.length} distinct questions in the mix`);
+    const db: DB = openStore(prepared.storeFile);
+    db.prepare('DELETE FROM api_keys').run(); // keyless store at rest: a crashed earlier run may have left one
+    const serverLog = createLogger('warn');
+    try {
+      const hybrid = retrieveBodies(queries, 'hybrid');
+      const bm25 = retrieveBodies(queries, 'bm25');
+
+      // 1. No auth → groups null → the unrestricted fast path (baseline for the ACL filter cost).
+      let t = performance.now();
+      let server = await startServer(config, { db, log: serverLog, port: 0, host: '127.0.0.1' });
+      servers.push(server);
+      log(`server (auth off) up in ${((performance.now() - t) / 1000).toFixed(1)} s at ${server.url}`);
+      await probe(server, {}, hybrid, 20); // warm-up: embedder load, JIT
+      probes[`${chunks}/hybrid-open`] = requireDense(await probe(server, {}, hybrid, PROBE));
+      for (const c of CONNECTIONS) record(chunks, 'retrieve hybrid, no auth', c, await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/retrieve', bodies: hybrid, connections: c, durationS: DURATION, seed: c }));
+      await server.close();
+      servers.pop();
+
+      // 2. API key with ACL groups → every request filtered (catalog mask + filtered HNSW walk).
+      const { secret } = createKey(db, { name: 'bench', scopes: ['chat', 'retrieve'], groups: ACL_GROUPS });
+      const auth = { authorization: `Bearer ${secret}` };
+      t = performance.now();
+      server = await startServer(config, { db, log: serverLog, port: 0, host: '127.0.0.1' });
+      servers.push(server);
+      log(`server (API key, groups ${ACL_GROUPS}) up in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      await probe(server, auth, hybrid, 20);
+      probes[`${chunks}/hybrid-acl`] = requireDense(await probe(server, auth, hybrid, PROBE));
+      probes[`${chunks}/bm25-acl`] = await probe(server, auth, bm25, Math.min(PROBE, 100));
+      for (const c of CONNECTIONS) record(chunks, 'retrieve hybrid, key+ACL', c, await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/retrieve', headers: auth, bodies: hybrid, connections: c, durationS: DURATION, seed: c }));
+      for (const c of CONNECTIONS) record(chunks, 'retrieve bm25, key+ACL', c, await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/retrieve', headers: auth, bodies: bm25, connections: c, durationS: DURATION, seed: c }));
+
+      if (!SKIP_CHAT) {
+        const c = CHAT_CONNECTIONS;
+        const upstreamBase = upstream.url.replace(/\/v1$/, '');
+        const direct = await runLoad({ mode: 'autocannon', url: upstreamBase, path: '/v1/chat/completions', bodies: chatBodies(queries, 'bench-model', false), connections: c, durationS: DURATION, seed: 1 });
+        record(chunks, `chat direct to upstream (${DELAY} ms)`, c, direct);
+        const ours = await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/chat/completions', headers: auth, bodies: chatBodies(queries, 'kb-assistant', false), connections: c, durationS: DURATION, seed: 1 });
+        record(chunks, 'chat through server (key+ACL, hybrid)', c, ours);
+        const sDirect = await runLoad({ mode: 'ttfb', url: upstreamBase, path: '/v1/chat/completions', bodies: chatBodies(queries, 'bench-model', true), connections: c, durationS: DURATION, seed: 2 });
+        record(chunks, 'chat stream direct', c, sDirect);
+        const sOurs = await runLoad({ mode: 'ttfb', url: server.url, path: '/v1/chat/completions', headers: auth, bodies: chatBodies(queries, 'kb-assistant', true), connections: c, durationS: DURATION, seed: 2 });
+        record(chunks, 'chat stream through server', c, sOurs);
+        const added = {
+          chunks,
+          connections: c,
+          upstream_delay_ms: DELAY,
+          added_p50_ms: Math.round((ours.latency.p50 - direct.latency.p50) * 10) / 10,
+          added_p99_ms: Math.round((ours.latency.p99 - direct.latency.p99) * 10) / 10,
+          ratio_p99: Math.round((ours.latency.p99 / direct.latency.p99) * 100) / 100,
+          stream_added_ttft_p50_ms: Math.round((sOurs.ttft!.p50 - sDirect.ttft!.p50) * 10) / 10,
+          stream_added_ttft_p99_ms: Math.round((sOurs.ttft!.p99 - sDirect.ttft!.p99) * 10) / 10,
+          goal_p99_added_le_30ms: ours.latency.p99 - direct.latency.p99 <= 30,
+        };
+        chatSummary.push(added);
+        log(`  chat added latency: p50 +${added.added_p50_ms} ms, p99 +${added.added_p99_ms} ms; stream TTFT p50 +${added.stream_added_ttft_p50_ms} ms, p99 +${added.stream_added_ttft_p99_ms} ms`);
+      }
+      await server.close();
+      servers.pop();
+    } finally {
+      for (const s of servers.splice(0)) await s.close().catch(() => undefined);
+      db.prepare('DELETE FROM api_keys').run();
+      db.close();
+    }
+  }
+} finally {
+  await cleanup();
+}
+
+// ---------- report ----------
+console.log(`\nChat API under load — embedder ${MODEL_ID} (${EMBEDDER === 'e5-shaped' ? 'e5-small compute shape, random weights' : 'tiny test model'}), ${os.cpus().length} CPUs, ${DURATION} s per scenario, loopback, autocannon in a child process`);
+console.log('| chunks | scenario | conns | req/s | p50 ms | p99 ms | TTFT p50 | TTFT p99 | requests | errors |');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.chunks} | ${r.scenario} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ttft_p50 ?? ''} | ${r.ttft_p99 ?? ''} | ${r.requests} | ${r.errors} |`);
+
+// Side-by-side ratios from this run.
+const find = (chunks: number, scenario: string, c: number) => rows.find((r) => r.chunks === chunks && r.scenario === scenario && r.connections === c);
+const ratios: Record<string, unknown>[] = [];
+for (const chunks of CHUNKS) {
+  for (const c of CONNECTIONS) {
+    const open = find(chunks, 'retrieve hybrid, no auth', c);
+    const acl = find(chunks, 'retrieve hybrid, key+ACL', c);
+    const bm = find(chunks, 'retrieve bm25, key+ACL', c);
+    if (open && acl && bm) {
+      ratios.push({
+        chunks,
+        connections: c,
+        acl_vs_open_p99: Math.round((acl.p99 / open.p99) * 100) / 100,
+        acl_vs_open_rps: Math.round((acl.rps / open.rps) * 100) / 100,
+        hybrid_vs_bm25_p99: Math.round((acl.p99 / bm.p99) * 100) / 100,
+        hybrid_vs_bm25_rps: Math.round((acl.rps / bm.rps) * 100) / 100,
+      });
+    }
+  }
+}
+console.log('\nRatios (same run): hybrid key+ACL vs hybrid no-auth, and hybrid vs bm25 (both key+ACL)');
+for (const r of ratios) console.log(`  ${JSON.stringify(r)}`);
+if (chatSummary.length) {
+  console.log(`\nChat: latency our server adds over the fixed-delay upstream (${CHAT_CONNECTIONS} clients)`);
+  for (const c of chatSummary) console.log(`  ${JSON.stringify(c)}`);
+}
+console.log('\nPer-stage server timings (ms, sequential probe, from the /v1/retrieve `timings` field):');
+for (const [k, v] of Object.entries(probes)) console.log(`  ${k}: ${JSON.stringify(v)}`);
+console.log(
+  JSON.stringify({
+    bench: 'server-load',
+    embedder: MODEL_ID,
+    cpus: os.cpus().length,
+    duration_s: DURATION,
+    rows,
+    ratios,
+    chat: chatSummary,
+    probes,
+    seconds: Math.round((Date.now() - started) / 1000),
+  }),
+);
