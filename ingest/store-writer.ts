@@ -45,7 +45,7 @@ export interface ChunkInput {
 export class StoreWriter {
   private readonly q;
 
-  constructor(private readonly db: DB) {
+  constructor(db: DB) {
     this.q = {
       find: db.prepare('SELECT id, content_hash, deleted_at FROM documents WHERE source = ? AND external_id = ?'),
       insertDoc: db.prepare(`INSERT INTO documents (source, external_id, kind, title, body, url, author, published_at,

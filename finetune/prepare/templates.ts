@@ -23,7 +23,7 @@ export class TemplateError extends Error {}
 
 /** Replaces {name} placeholders; a placeholder without a value is a configuration error. */
 export function fill(template: string, vars: Record<string, string>): string {
-  return template.replace(/\{([a-z_]+)\}/g, (whole, name: string) => {
+  return template.replace(/\{([a-z_]+)\}/g, (_whole, name: string) => {
     const v = vars[name];
     if (v === undefined) throw new TemplateError(`template "${template}" uses {${name}}, which is not available here`);
     return v;

@@ -217,7 +217,7 @@ function citationsOf(ctx: Ctx, p: Prepared, out: Outcome): Citation[] {
   return citationsFor(out.content, p.blocks, p.query, chars);
 }
 
-function kbInfo(ctx: Ctx, p: Prepared, out: Outcome) {
+function kbInfo(p: Prepared, out: Outcome) {
   return {
     mode: out.mode,
     query: p.query,
@@ -303,7 +303,7 @@ async function completeAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<voi
     choices: [{ index: 0, message, finish_reason: out.finishReason, logprobs: null }],
     usage,
     citations,
-    kb: kbInfo(ctx, p, out),
+    kb: kbInfo(p, out),
   });
 }
 
@@ -435,7 +435,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
 
   const citations = citationsOf(ctx, p, out);
   record(ctx, p, out, out.mode === 'generated' ? since(t) : null, citations.length);
-  await sse.event(chunk({}, out.finishReason, { citations, kb: kbInfo(ctx, p, out) }));
+  await sse.event(chunk({}, out.finishReason, { citations, kb: kbInfo(p, out) }));
   if (ctx.body.stream_options?.include_usage) {
     const { source: _source, ...usage } = usageOf(p, out);
     await sse.event({ id, object: 'chat.completion.chunk', created, model: ctx.assistant.id, choices: [], usage });

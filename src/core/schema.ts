@@ -1,4 +1,4 @@
-import type { CoreConfig, CoreField, CoreRelation, CoreTypeConfig } from '../config/sections/core.ts';
+import type { CoreConfig, CoreField, CoreTypeConfig } from '../config/sections/core.ts';
 
 export type { CoreConfig, CoreField, CoreRelation, CoreTypeConfig } from '../config/sections/core.ts';
 

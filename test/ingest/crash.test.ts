@@ -37,7 +37,7 @@ function spawnIngest(e: IngestEnv) {
 }
 
 /** Polls SQLite (WAL lets us read while the child writes) until cond holds, then SIGKILLs the child. */
-async function killWhen(e: IngestEnv, cond: () => boolean, run: ReturnType<typeof spawnIngest>) {
+async function killWhen(cond: () => boolean, run: ReturnType<typeof spawnIngest>) {
   const deadline = Date.now() + 60_000;
   let exitedEarly = false;
   void run.exited.then(() => (exitedEarly = true));
@@ -85,7 +85,7 @@ describe('a process killed mid-run', () => {
         store: () => (env.db.prepare('SELECT count(*) FROM documents WHERE last_run_id = 2').pluck().get() as number) > 150,
         embed: () => (env.db.prepare('SELECT count(*) FROM embedding_cache').pluck().get() as number) > cacheBefore + 40,
       }[stage];
-      await killWhen(env, probe, run);
+      await killWhen(probe, run);
 
       // The run is left 'running', the previous version still serves and the store is consistent.
       expect(env.db.prepare('SELECT status FROM ingest_runs WHERE id = 2').pluck().get()).toBe('running');

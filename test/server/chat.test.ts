@@ -1,6 +1,6 @@
 import { recordDeployment, registerAdapter, rollbackAdapter } from '../../finetune/registry/index.ts';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectStream, startTestServer, type TestServer } from './support/harness.ts';
 import { ScriptedUpstream } from './support/scripted-upstream.ts';
 

@@ -1,14 +1,11 @@
 import path from 'node:path';
+import { openRetriever } from '../../retrieval/open.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../../config/index.ts';
 import type { AssistantConfig } from '../../config/sections/chat.ts';
-import { createEmbedder } from '../../embeddings/factory.ts';
 import { OpenAIChatModel } from '../../llm/openai-chat-model.ts';
 import type { Logger } from '../../log/index.ts';
-import { createHybridRetriever } from '../../retrieval/hybrid.ts';
-import type { Retriever } from '../../retrieval/types.ts';
 import type { DB } from '../../store/index.ts';
-import { DenseIndexReader } from '../../vector/reader.ts';
 import { openContext } from '../context.ts';
 import { evaluateRun } from '../../../finetune/eval/evaluate-run.ts';
 import { renderMarkdown } from '../../../finetune/eval/report.ts';
@@ -51,19 +48,6 @@ export function assistantTarget(config: Config, assistant: string): { settings: 
   return { settings, upstreamName: settings.upstream, target: { baseUrl: up.base_url, apiKey: up.api_key, timeoutMs: up.timeout_ms } };
 }
 
-/** The production retriever (hybrid; BM25 only while no dense index exists). */
-async function openRetriever(config: Config, db: DB, log: Logger): Promise<{ retriever: Retriever; close(): Promise<void> }> {
-  const reader = new DenseIndexReader({ db, dataDir: config.data_dir, efSearch: config.index.ef_search, reloadIntervalMs: config.index.reload_interval_ms, log });
-  await reader.start();
-  const embedder = createEmbedder(config);
-  return {
-    retriever: createHybridRetriever({ db, dense: reader, embedder, config }),
-    close: async () => {
-      reader.stop();
-      await embedder.dispose?.();
-    },
-  };
-}
 
 function runSummary(r: RunRecord) {
   return {

@@ -1,13 +1,7 @@
 import fs from 'node:fs';
+import { openRetriever } from '../../retrieval/open.ts';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { Config } from '../../config/index.ts';
-import { createEmbedder } from '../../embeddings/factory.ts';
-import type { Logger } from '../../log/index.ts';
-import { createHybridRetriever } from '../../retrieval/hybrid.ts';
-import type { Retriever } from '../../retrieval/types.ts';
-import type { DB } from '../../store/index.ts';
-import { DenseIndexReader } from '../../vector/reader.ts';
 import { openContext } from '../context.ts';
 import { listPresets, parseMethod, plan, readThroughputFile, seqLenFor, type Method, type Plan } from '../../../finetune/plan/index.ts';
 import { prepareDataset } from '../../../finetune/prepare/index.ts';
@@ -41,19 +35,6 @@ function method(v: string): Method {
   }
 }
 
-/** The production retriever (dense leg degrades on its own when no index or model is there). */
-async function openRetriever(config: Config, db: DB, log: Logger): Promise<{ retriever: Retriever; close(): Promise<void> }> {
-  const reader = new DenseIndexReader({ db, dataDir: config.data_dir, efSearch: config.index.ef_search, reloadIntervalMs: config.index.reload_interval_ms, log });
-  await reader.start();
-  const embedder = createEmbedder(config);
-  return {
-    retriever: createHybridRetriever({ db, dense: reader, embedder, config }),
-    close: async () => {
-      reader.stop();
-      await embedder.dispose?.();
-    },
-  };
-}
 
 /** The dataset report to size a plan from: <dir>/report.json, else the newest <dir>/*\/report.json. */
 export function findDatasetReport(dir: string): string | null {
