@@ -32,12 +32,17 @@ export interface DuplicateCheck {
 }
 
 const countsAll: CandidatePolicy = () => 'counts';
+/** Signatures checked per record at most (the candidates sharing the most LSH buckets). */
+const MAX_CANDIDATES = 20;
+/** Rows read per LSH bucket at most. */
+const BUCKET_SCAN = 200;
 
 export class DuplicateFinder {
   private readonly byHash;
   private readonly candidates;
   private readonly sigOf;
   private readonly hasher: MinHasher;
+  private readonly minBands: number;
 
   constructor(
     db: DB,
@@ -46,7 +51,15 @@ export class DuplicateFinder {
     this.byHash = db.prepare(
       'SELECT id, source, external_id, last_run_id FROM documents WHERE text_hash = ? AND deleted_at IS NULL AND id != ? LIMIT 20',
     );
-    this.candidates = db.prepare('SELECT DISTINCT document_id FROM document_lsh WHERE band = ? AND bucket = ? AND document_id != ? LIMIT 50');
+    const rows = opts.num_perm / opts.bands;
+    this.minBands = Math.max(1, Math.floor(0.5 * opts.bands * opts.threshold ** rows));
+    // Each band reads at most BUCKET_SCAN rows: templated text makes a few buckets huge, and a
+    // true near duplicate shares many buckets, so it is still found through the others.
+    const perBand = `SELECT document_id FROM (SELECT document_id FROM document_lsh WHERE band = ? AND bucket = ? AND document_id != ? LIMIT ${BUCKET_SCAN})`;
+    this.candidates = db.prepare(
+      `SELECT document_id FROM (${Array.from({ length: opts.bands }, () => perBand).join(' UNION ALL ')})
+        GROUP BY document_id HAVING count(*) >= ? ORDER BY count(*) DESC LIMIT ${MAX_CANDIDATES}`,
+    );
     this.hasher = new MinHasher({ num_perm: opts.num_perm, shingle_size: opts.shingle_size });
     this.sigOf = db.prepare('SELECT id, source, external_id, last_run_id, minhash FROM documents WHERE id = ? AND deleted_at IS NULL');
   }
@@ -68,21 +81,20 @@ export class DuplicateFinder {
     if (!this.opts.near_duplicates) return { duplicate: null, deferred: pending, signature: null, buckets: null };
     const sig = this.hasher.signature(body);
     const buckets = bandHashes(sig, this.opts.bands);
-    const seen = new Set<number>();
+    // One query finds the documents sharing at least `minBands` buckets, most shared first; only
+    // those are confirmed with their signatures. A pair at the threshold shares
+    // bands × threshold^rows buckets on average; requiring half of that drops the many weak
+    // candidates (templated text shares a few bands with everything) at a negligible miss rate.
     let best: { row: Candidate; j: number } | null = null;
-    buckets.forEach((bucket, band) => {
-      for (const id of this.candidates.pluck().all(band, bucket, selfId) as number[]) {
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const row = this.sigOf.get(id) as (Candidate & { minhash: Buffer | null }) | undefined;
-        if (!row?.minhash) continue;
-        const j = estimateJaccard(sig, signatureFromBuffer(row.minhash));
-        if (j < this.opts.threshold) continue;
-        const verdict = policy(row);
-        if (verdict === 'pending') pending = true;
-        if (verdict === 'counts' && (!best || j > best.j)) best = { row, j };
-      }
-    });
+    for (const id of this.findCandidates(buckets, selfId)) {
+      const row = this.sigOf.get(id) as (Candidate & { minhash: Buffer | null }) | undefined;
+      if (!row?.minhash) continue;
+      const j = estimateJaccard(sig, signatureFromBuffer(row.minhash));
+      if (j < this.opts.threshold) continue;
+      const verdict = policy(row);
+      if (verdict === 'pending') pending = true;
+      if (verdict === 'counts' && (!best || j > best.j)) best = { row, j };
+    }
     if (best) {
       const { row, j } = best as { row: Candidate; j: number };
       return {
@@ -93,5 +105,11 @@ export class DuplicateFinder {
       };
     }
     return { duplicate: null, deferred: pending, signature: sig, buckets };
+  }
+
+  private findCandidates(buckets: number[], selfId: number): number[] {
+    const params: number[] = [];
+    buckets.forEach((bucket, band) => params.push(band, bucket, selfId));
+    return this.candidates.pluck().all(...params, this.minBands) as number[];
   }
 }
