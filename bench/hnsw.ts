@@ -3,11 +3,15 @@
 //
 //   node --import tsx bench/hnsw.ts [--n 100000] [--dim 384] [--clusters 1000] [--queries 1000]
 //        [--m 16] [--ef-construction 200] [--ef 128] [--ef-sweep 64,128,256] [--exact-queries N]
-//        [--seed 42] [--keep-file]
+//        [--seed 42] [--intrinsic-dim 24] [--keep-file]
 //
 // Data: clustered unit vectors shaped like text embeddings — cluster sizes vary (log-normal),
 // spreads vary per cluster, and every vector shares a common direction (embedding models are
 // anisotropic: unrelated texts still have cosine ≈ 0.2-0.5). Queries are perturbed data points.
+// --intrinsic-dim D (default 24): within a cluster, vectors vary mostly along D cluster-specific
+// directions (plus 15% isotropic noise), as sentence embeddings do — their local intrinsic
+// dimension is in the tens, not 384. --intrinsic-dim 0 draws the noise isotropically in all
+// dimensions: the hardest case for any ANN index (neighbours become nearly equidistant).
 // At --n 1000000 vectors are generated and inserted in blocks with progress lines; brute force
 // costs n·dim per query, so pass --exact-queries 200 there.
 import fs from 'node:fs';
@@ -16,6 +20,7 @@ import path from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { loadConfig } from '../src/config/index.ts';
 import { HnswIndex } from '../src/vector/hnsw.ts';
+import { createRng } from '../src/util/rng.ts';
 
 const { BruteforceSearch } = hnswlib;
 
@@ -43,9 +48,9 @@ function configDefaults(): { m: number; ef_construction: number; ef_search: numb
 }
 
 const f = flags(process.argv.slice(2));
-const num = (k: string, d: number): number => {
+const num = (k: string, d: number, min = 1): number => {
   const v = f.has(k) ? Number(f.get(k)) : d;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
+  if (!Number.isFinite(v) || v < min) throw new Error(`--${k} must be a number ≥ ${min}`);
   return v;
 };
 const defaults = configDefaults();
@@ -57,6 +62,7 @@ const M = num('m', defaults.m);
 const EFC = num('ef-construction', defaults.ef_construction);
 const EF = num('ef', defaults.ef_search);
 const SEED = num('seed', 42);
+const INTRINSIC = num('intrinsic-dim', 24, 0);
 const EXACT_Q = Math.min(QUERIES, num('exact-queries', QUERIES));
 const SWEEP = (f.get('ef-sweep') ?? [Math.max(10, Math.round(EF / 2)), EF, EF * 2].join(','))
   .split(',')
@@ -68,17 +74,7 @@ const K = 10;
 const BLOCK = 10_000;
 
 // ---------- deterministic data ----------
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(SEED);
+const rand = createRng(SEED);
 let spare: number | null = null;
 function gauss(): number {
   if (spare !== null) {
@@ -119,6 +115,24 @@ for (let c = 0; c < CLUSTERS; c++) {
   spreads.push((0.4 + 1.2 * rand()) / Math.sqrt(DIM));
   weights.push(Math.exp(gauss())); // log-normal cluster sizes
 }
+// Per-cluster directions of variation (only with --intrinsic-dim > 0).
+const bases: Float32Array[][] = centers.map(() => Array.from({ length: INTRINSIC }, () => randomUnit()));
+const coef = new Float32Array(Math.max(1, INTRINSIC));
+/** Adds noise of norm ≈ scale·√DIM around a cluster: low-rank + 15% isotropic, or fully isotropic. */
+function addNoise(v: Float32Array, c: number, scale: number): void {
+  if (INTRINSIC === 0) {
+    for (let i = 0; i < DIM; i++) v[i] += scale * gauss();
+    return;
+  }
+  const lowRank = (scale * Math.sqrt(DIM) * 0.85) / Math.sqrt(INTRINSIC);
+  for (let k = 0; k < INTRINSIC; k++) coef[k] = lowRank * gauss();
+  const iso = scale * 0.15;
+  for (let i = 0; i < DIM; i++) {
+    let x = iso * gauss();
+    for (let k = 0; k < INTRINSIC; k++) x += coef[k] * bases[c][k][i];
+    v[i] += x;
+  }
+}
 const cumulative: number[] = [];
 weights.reduce((acc, w, i) => (cumulative[i] = acc + w), 0);
 const totalWeight = cumulative[cumulative.length - 1];
@@ -146,8 +160,8 @@ function generateBlock(start: number): void {
     clusterOf[start + j] = c;
     const v = block.subarray(j * DIM, (j + 1) * DIM);
     const center = centers[c];
-    const s = spreads[c];
-    for (let i = 0; i < DIM; i++) v[i] = center[i] + s * gauss();
+    v.set(center);
+    addNoise(v, c, spreads[c]);
     normalise(v);
   }
   blocks.push(block);
@@ -186,10 +200,8 @@ const buildRate = N / (buildMs / 1000);
 const queries: Float32Array[] = [];
 for (let q = 0; q < QUERIES; q++) {
   const i = Math.floor(rand() * N);
-  const s = spreads[clusterOf[i]] * 0.5;
-  const v = new Float32Array(DIM);
-  const src = at(i);
-  for (let d = 0; d < DIM; d++) v[d] = src[d] + s * gauss();
+  const v = Float32Array.from(at(i));
+  addNoise(v, clusterOf[i], spreads[clusterOf[i]] * 0.5);
   queries.push(normalise(v));
 }
 const toArray = (v: Float32Array): number[] => Array.from(v);
@@ -272,6 +284,7 @@ console.log(
     n: N,
     dim: DIM,
     clusters: CLUSTERS,
+    intrinsic_dim: INTRINSIC,
     m: M,
     ef_construction: EFC,
     ef_search: EF,
