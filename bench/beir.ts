@@ -28,6 +28,7 @@ import { summarize, type MetricSummary } from '../src/eval/metrics.ts';
 import { ingestPassages, openEvalStore } from '../src/eval/store.ts';
 import { createHybridRetriever } from '../src/retrieval/hybrid.ts';
 import { ftsQuery } from '../src/text/analyzer.ts';
+import { parseFlags } from './fixtures/flags.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -44,18 +45,7 @@ const winkNlp = require('wink-nlp-utils') as {
   tokens: { removeWords(t: string[]): string[]; stem(t: string[]): string[] };
 };
 
-function flags(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const [k, v] = a.slice(2).split('=', 2);
-    if (v !== undefined) out.set(k, v);
-    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) out.set(k, argv[++i]);
-    else out.set(k, 'true');
-  }
-  return out;
-}
+const flags = parseFlags;
 
 const K = 10;
 const HAN = /\p{Script=Han}/u;

@@ -21,21 +21,11 @@ import hnswlib from 'hnswlib-node';
 import { loadConfig } from '../src/config/index.ts';
 import { HnswIndex } from '../src/vector/hnsw.ts';
 import { createRng } from '../src/util/rng.ts';
+import { parseFlags } from './fixtures/flags.ts';
 
 const { BruteforceSearch } = hnswlib;
 
-function flags(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const [k, v] = a.slice(2).split('=', 2);
-    if (v !== undefined) out.set(k, v);
-    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) out.set(k, argv[++i]);
-    else out.set(k, 'true');
-  }
-  return out;
-}
+const flags = parseFlags;
 
 function configDefaults(): { m: number; ef_construction: number; ef_search: number; source: string } {
   try {

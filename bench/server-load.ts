@@ -37,19 +37,9 @@ import { buildTinyModel } from '../test/fixtures/tiny-model/build.ts';
 import { buildE5ShapedModel } from './fixtures/e5-small-shaped.ts';
 import { buildServerCorpus, type ServerCorpusStats } from './fixtures/server-corpus.ts';
 import { summarize, type LoadResult, type LoadSpec } from './fixtures/server-loadgen.ts';
+import { parseFlags } from './fixtures/flags.ts';
 
-function flags(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
-    const [k, v] = a.slice(2).split('=', 2);
-    if (v !== undefined) out.set(k, v);
-    else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) out.set(k, argv[++i]);
-    else out.set(k, 'true');
-  }
-  return out;
-}
+const flags = parseFlags;
 
 const f = flags(process.argv.slice(2));
 const known = new Set(['chunks', 'embedder', 'duration', 'connections', 'chat-connections', 'delay', 'skip-chat', 'seed', 'out', 'probe']);
