@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const limit = f.has('limit') ? Number(f.get('limit')) : undefined;
   const ds = loadBeir(dataset, { limit });
   const zh = isChinese(ds);
-  const config = loadConfig({ env: {} });
+  const config = loadConfig();
   console.log(`dataset ${ds.name}: ${ds.corpus.length} passages, ${ds.queries.length} queries, language ${zh ? 'zh' : 'en'}; node ${process.version}`);
 
   // --- ours ---

@@ -29,22 +29,29 @@ describe('BM25 query term selection', () => {
 
   it('keeps the rarest terms, drops very common ones and terms that match nothing', () => {
     const db = corpus(300);
-    expect(selectQueryTerms(db, ['compani', 'market', 'batteri', 'huake', 'absent'], { maxTerms: 16, maxDocRatio: 0.1, minTerms: 2, minDocsToDrop: 0 })).toEqual(['huake', 'batteri']);
-    expect(selectQueryTerms(db, ['compani', 'market', 'batteri', 'huake'], { maxTerms: 1, maxDocRatio: 0.5, minTerms: 1, minDocsToDrop: 0 })).toEqual(['huake']);
+    expect(selectQueryTerms(db, ['compani', 'market', 'batteri', 'huake', 'absent'], { maxTerms: 16, maxDocRatio: 0.1, minTerms: 2, minDocsToDrop: 0, maxPostings: 1e9 })).toEqual(['huake', 'batteri']);
+    expect(selectQueryTerms(db, ['compani', 'market', 'batteri', 'huake'], { maxTerms: 1, maxDocRatio: 0.5, minTerms: 1, minDocsToDrop: 0, maxPostings: 1e9 })).toEqual(['huake']);
   });
 
   it('keeps the rarest terms even when all are common, so a query still matches', () => {
     const db = corpus(300);
-    expect(selectQueryTerms(db, ['compani', 'market'], { maxTerms: 16, maxDocRatio: 0.1, minTerms: 2, minDocsToDrop: 0 })).toEqual(['market', 'compani']);
+    expect(selectQueryTerms(db, ['compani', 'market'], { maxTerms: 16, maxDocRatio: 0.1, minTerms: 2, minDocsToDrop: 0, maxPostings: 1e9 })).toEqual(['market', 'compani']);
     expect(selectQueryTerms(db, ['absent'])).toEqual([]);
     // A small index keeps common terms: scoring it is cheap and they still help ranking.
     expect(selectQueryTerms(db, ['compani', 'market', 'huake'])).toEqual(['huake', 'market', 'compani']);
   });
 
+  it('stops adding terms once their postings exceed the budget, keeping the rarest', () => {
+    const db = corpus(300);
+    const opts = { maxTerms: 16, maxDocRatio: 1, minTerms: 1, minDocsToDrop: 0, maxPostings: 120 };
+    expect(selectQueryTerms(db, ['compani', 'market', 'batteri', 'huake'], opts)).toEqual(['huake', 'batteri', 'market']);
+    expect(selectQueryTerms(db, ['compani', 'market'], { ...opts, maxPostings: 50 })).toEqual(['market']);
+  });
+
   it('scores far fewer chunks yet ranks the documents holding the rare terms first', () => {
     const db = corpus(300);
     const all = searchBm25(db, matchAnyTerm(['compani', 'market', 'huake']), 5);
-    const pruned = searchBm25(db, matchAnyTerm(selectQueryTerms(db, ['compani', 'market', 'huake'], { maxTerms: 16, maxDocRatio: 0.1, minTerms: 2, minDocsToDrop: 0 })), 5);
+    const pruned = searchBm25(db, matchAnyTerm(selectQueryTerms(db, ['compani', 'market', 'huake'], { maxTerms: 16, maxDocRatio: 0.1, minTerms: 2, minDocsToDrop: 0, maxPostings: 1e9 })), 5);
     expect(pruned.slice(0, 2).map((h) => h.chunkId).sort()).toEqual(all.slice(0, 2).map((h) => h.chunkId).sort());
   });
 });

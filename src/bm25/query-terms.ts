@@ -14,9 +14,11 @@ export interface QueryTermOptions {
   minTerms: number;
   /** A term is dropped for being common only when it is in more than this many chunks too (small indexes score fast anyway). */
   minDocsToDrop: number;
+  /** Stop adding terms (rarest first) once their postings add up to more than this: bounds FTS5's work at any index size. */
+  maxPostings: number;
 }
 
-export const defaultQueryTermOptions: QueryTermOptions = { maxTerms: 16, maxDocRatio: 0.1, minTerms: 2, minDocsToDrop: 1000 };
+export const defaultQueryTermOptions: QueryTermOptions = { maxTerms: 16, maxDocRatio: 0.1, minTerms: 2, minDocsToDrop: 1000, maxPostings: 200_000 };
 
 const COUNT_TTL_MS = 30_000;
 const chunkCounts = new WeakMap<DB, { at: number; n: number }>();
@@ -45,6 +47,14 @@ export function selectQueryTerms(db: DB, terms: readonly string[], opts: QueryTe
   const df = termFrequencies(db, terms);
   const ranked = [...df.entries()].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
   const limit = Math.max(opts.maxDocRatio * indexedChunks(db), opts.minDocsToDrop);
-  const kept = ranked.filter(([, n], i) => i < opts.minTerms || n <= limit).slice(0, opts.maxTerms);
-  return kept.map(([t]) => t);
+  const kept: string[] = [];
+  let postings = 0;
+  for (const [term, n] of ranked) {
+    if (kept.length >= opts.maxTerms) break;
+    const essential = kept.length < opts.minTerms;
+    if (!essential && (n > limit || postings + n > opts.maxPostings)) break; // rarest first: the rest are commoner
+    kept.push(term);
+    postings += n;
+  }
+  return kept;
 }

@@ -201,7 +201,8 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
           maxTerms: cfg.bm25.max_query_terms,
           maxDocRatio: cfg.bm25.max_term_doc_ratio,
           minTerms: 2,
-          minDocsToDrop: 1000,
+          minDocsToDrop: cfg.bm25.min_docs_to_drop,
+          maxPostings: cfg.bm25.max_postings,
         });
         const expr = matchAnyTerm(terms);
         bm25Hits = expr ? searchBm25(db, expr, pool, filter.sql ?? undefined).map((h) => ({ chunkId: h.chunkId, score: h.score })) : [];

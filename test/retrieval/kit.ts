@@ -148,7 +148,7 @@ export function retrievalConfig(over: Partial<RetrievalConfig> = {}): { retrieva
       recency: { enabled: true, kinds: ['news'], half_life_days: 180, weight: 0.3 },
       mmr: { enabled: true, lambda: 0.7 },
       max_chunks_per_doc: 2,
-      bm25: { max_query_terms: 16, max_term_doc_ratio: 0.1 },
+      bm25: { max_query_terms: 16, max_term_doc_ratio: 0.1, min_docs_to_drop: 1000, max_postings: 200_000 },
       query_cache_size: 100,
       exact_search: { max_fraction: 0.02, max_chunks: 5000 },
       ...over,

@@ -25,6 +25,8 @@ export const retrievalSchema = z
       .object({
         max_query_terms: z.number().int().positive(),
         max_term_doc_ratio: z.number().gt(0).lte(1),
+        min_docs_to_drop: z.number().int().nonnegative(),
+        max_postings: z.number().int().positive(),
       })
       .strict(),
     query_cache_size: z.number().int().nonnegative(),
