@@ -261,7 +261,7 @@ async function writePosts(dir: string, count: number, seed: number, malformed: b
     // A brochure someone dropped into the forum export: not a format the folder source reads.
     const rel = 'attachments/booth-floor-plan.pdf';
     await fsp.mkdir(path.join(dir, 'attachments'), { recursive: true });
-    await fsp.writeFile(path.join(dir, ...rel.split('/')), '%PDF-1.4\n% placeholder attachment from the forum export\n');
+    await fsp.writeFile(path.join(dir, ...rel.split('/')), '%PDF-1.4\n% attachment from the forum export (not ingested: unsupported file type)\n');
     bad.push({ source: 'demo-posts', locator: rel, reason: 'unsupported_file' });
   }
   return bad;

@@ -67,14 +67,14 @@ export function normalizeFilters(filters: SearchFilters | undefined, groups: rea
   return spec;
 }
 
-const placeholders = (n: number) => new Array(n).fill('?').join(', ');
+const bindMarks = (n: number) => new Array(n).fill('?').join(', ');
 
 /** The BM25 leg's WHERE fragment (searchBm25 itself excludes retired chunks and deleted documents). */
 export function toSql(spec: DocMaskSpec): SqlFilter {
   const where: string[] = [];
   const params: unknown[] = [];
   if (spec.kinds) {
-    where.push(`d.kind IN (${placeholders(spec.kinds.length)})`);
+    where.push(`d.kind IN (${bindMarks(spec.kinds.length)})`);
     params.push(...spec.kinds);
   }
   // Integer epoch ms on both sides, exactly like the catalog's Date.parse, so the two legs agree.
@@ -88,15 +88,15 @@ export function toSql(spec: DocMaskSpec): SqlFilter {
     params.push(spec.toMs);
   }
   if (spec.sources) {
-    where.push(`d.source IN (${placeholders(spec.sources.length)})`);
+    where.push(`d.source IN (${bindMarks(spec.sources.length)})`);
     params.push(...spec.sources);
   }
   if (spec.tags) {
-    where.push(`EXISTS (SELECT 1 FROM json_each(d.tags) t WHERE t.value IN (${placeholders(spec.tags.length)}))`);
+    where.push(`EXISTS (SELECT 1 FROM json_each(d.tags) t WHERE t.value IN (${bindMarks(spec.tags.length)}))`);
     params.push(...spec.tags);
   }
   if (spec.groups) {
-    const shared = spec.groups.length > 0 ? ` OR EXISTS (SELECT 1 FROM json_each(d.acl_groups) g WHERE g.value IN (${placeholders(spec.groups.length)}))` : '';
+    const shared = spec.groups.length > 0 ? ` OR EXISTS (SELECT 1 FROM json_each(d.acl_groups) g WHERE g.value IN (${bindMarks(spec.groups.length)}))` : '';
     where.push(`(json_array_length(d.acl_groups) = 0${shared})`);
     params.push(...spec.groups);
   }
