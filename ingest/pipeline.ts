@@ -12,6 +12,7 @@ import { estimateTokenCounter, tokenizerCounter } from '../src/text/tokens.ts';
 import type { TokenCounter } from '../src/text/tokens-types.ts';
 import { noProgress, type Progress } from '../src/progress/index.ts';
 import { openSource } from './sources/index.ts';
+import { estimateRecords } from './sources/estimate.ts';
 import type { SourceRecord } from './sources/types.ts';
 import { StoreWriter } from './store-writer.ts';
 import { DuplicateFinder, type CandidatePolicy } from './dedupe.ts';
@@ -165,7 +166,7 @@ async function ingestSource(
        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
   ).run(source.name, source.type, source.path, source.mode);
 
-  const bar = progress.stage(`read ${source.name}`);
+  const bar = progress.stage(`read ${source.name}`, progress.interactive ? (estimateRecords(source, config.data_dir) ?? undefined) : undefined);
   const batch: Item[] = [];
   const deferred: Item[] = [];
   // A full snapshot's documents this run has not reached yet may turn out to be deleted: a record

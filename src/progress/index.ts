@@ -8,10 +8,12 @@ export interface StageProgress {
 }
 
 export interface Progress {
+  /** A person is watching (a TTY): worth spending a little work on totals for an ETA. */
+  readonly interactive: boolean;
   stage(name: string, total?: number): StageProgress;
 }
 
-export const noProgress: Progress = { stage: () => ({ tick() {}, setTotal() {}, done() {} }) };
+export const noProgress: Progress = { interactive: false, stage: () => ({ tick() {}, setTotal() {}, done() {} }) };
 
 function fmtSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -22,6 +24,7 @@ function fmtSeconds(s: number): string {
 
 export function createProgress(stream: NodeJS.WriteStream = process.stderr, isTTY = Boolean(stream.isTTY)): Progress {
   return {
+    interactive: isTTY,
     stage(name, initialTotal) {
       let total = initialTotal ?? 0;
       let count = 0;
