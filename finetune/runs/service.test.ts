@@ -8,6 +8,7 @@ import { openStore, type DB } from '../../src/store/index.ts';
 import { getAdapter } from '../registry/index.ts';
 import { nextRunName, planRun, resumeTraining, trainNewRun } from './service.ts';
 import { insertRun } from './store.ts';
+import { plan, readThroughputFile } from '../plan/index.ts';
 
 const standIn = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'stand-in-trainer.mjs');
 const launcher = (mode: string) => ({ python: process.execPath, script: standIn, env: { STAND_IN_MODE: mode } });
@@ -65,5 +66,17 @@ describe('run service', () => {
     const resumed = await resumeTraining(db, config, 'company-2026h1-2', { launcher: launcher('ok') });
     expect(resumed.run.status).toBe('succeeded');
     expect(resumed.adapter!.version).toBe('company-2026h1-2');
+  });
+
+  it('records a finished run\'s measured throughput where the planner reads it', async () => {
+    const file = path.join(dir, 'finetune', 'throughput.json');
+    await trainNewRun(db, config, { name: 'no-gpu' }, { launcher: launcher('ok') });
+    expect(fs.existsSync(file)).toBe(false); // no planner GPU: nothing to attribute the figure to
+    const run = await trainNewRun(db, config, { name: 'on-4090', gpu: 'rtx4090-24g', method: 'qlora-4bit' }, { launcher: launcher('ok') });
+    expect(run.run.status).toBe('succeeded');
+    const recorded = readThroughputFile(file);
+    expect(recorded).toEqual([expect.objectContaining({ gpu: 'rtx4090-24g', method: 'qlora-4bit', tokens_per_second: 4000, run: 'on-4090' })]);
+    const p = plan({ model: recorded[0].model, method: 'qlora-4bit', gpu: 'rtx4090-24g', datasetTokens: 1_000_000, epochs: 1, utilization: 0.35, prices: {}, currency: 'USD', measured: recorded });
+    expect(p.throughput).toMatchObject({ tokens_per_second: 4000, source: 'measured' });
   });
 });

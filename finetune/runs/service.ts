@@ -7,6 +7,7 @@ import { adapterForRun, registerAdapter, versionFor, type AdapterRecord } from '
 import { buildRunConfig, type RunConfig, type TrainingRecommendation } from '../train/run-config.ts';
 import { createRun, launchTrainer, resumeRun, type RunHooks, type TrainerLauncher } from './orchestrator.ts';
 import { getRun, type RunRecord } from './store.ts';
+import { recordThroughput, type ThroughputRecord } from '../plan/throughput.ts';
 
 // `kb finetune train` / `resume` as functions (the CLI and the semiannual job share them):
 // config from the planner's recommendation + overrides, the run folder, the trainer, and the
@@ -103,6 +104,30 @@ export function planRun(db: DB, config: Config, req: TrainRequest): PlannedRun {
   return { config: runConfig, notes };
 }
 
+/**
+ * A finished run's measured training throughput, saved where `kb finetune plan` reads it, so the
+ * next plan for the same model, method and GPU uses a measurement instead of the FLOP estimate.
+ * Returns the record, or null when the run lacks what is needed (no planner GPU, no timing).
+ */
+export function recordRunThroughput(config: Config, run: RunRecord): ThroughputRecord | null {
+  if (run.status !== 'succeeded') return null;
+  const planner = (run.config.metadata as { planner?: { gpu?: string; model?: string; method?: string } } | undefined)?.planner;
+  const m = run.metrics ?? {};
+  const tokens = Number(m.tokens_trained);
+  const seconds = Number(m.runtime_s);
+  if (!planner?.gpu || !planner.model || !planner.method || !(tokens > 0) || !(seconds > 0)) return null;
+  const rec: ThroughputRecord = {
+    model: planner.model,
+    method: planner.method as ThroughputRecord['method'],
+    gpu: planner.gpu,
+    tokens_per_second: Math.round((tokens / seconds) * 10) / 10,
+    measured_at: run.finishedAt ?? new Date().toISOString(),
+    run: run.name,
+  };
+  recordThroughput(path.join(config.data_dir, 'finetune', 'throughput.json'), rec);
+  return rec;
+}
+
 /** Registers the trained adapter (version = run name) once a run succeeded. */
 export function registerRunAdapter(db: DB, run: RunRecord): AdapterRecord | null {
   if (run.status !== 'succeeded' || !run.adapterPath) return null;
@@ -122,10 +147,12 @@ export async function trainNewRun(db: DB, config: Config, req: TrainRequest, hoo
   const planned = planRun(db, config, req);
   const created = createRun(db, { runsDir: runsDir(config), config: planned.config, trigger: req.trigger });
   const run = await launchTrainer(db, created.id, hooks.launcher ?? launcherFor(config), hooks);
+  recordRunThroughput(config, run);
   return { run, adapter: registerRunAdapter(db, run), notes: planned.notes };
 }
 
 export async function resumeTraining(db: DB, config: Config, ref: string, hooks: AttemptOptions = {}): Promise<TrainOutcome> {
   const run = await resumeRun(db, ref, hooks.launcher ?? launcherFor(config), hooks);
+  recordRunThroughput(config, run);
   return { run, adapter: registerRunAdapter(db, run), notes: [] };
 }
