@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cronExpression, regexPattern } from './sections/common.ts';
 import { retrievalSchema } from './sections/retrieval.ts';
 import { coreSchema } from './sections/core.ts';
 import { finetuneSchema } from './sections/finetune.ts';
@@ -39,9 +40,6 @@ export const sourceSchema = z
   .strict();
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
-const cron = z.string().refine((s) => s.trim().split(/\s+/).length >= 5 && s.trim().split(/\s+/).length <= 6, {
-  message: 'must be a cron expression with 5 or 6 fields',
-});
 
 export const configSchema = z
   .object({
@@ -56,7 +54,7 @@ export const configSchema = z
     demo: z.object({ enabled: z.boolean(), docs: z.number().int().positive(), seed: z.number().int() }).strict(),
     ingest: z
       .object({
-        schedule: cron,
+        schedule: cronExpression,
         timezone: z.string(),
         lock_ttl_seconds: z.number().int().positive(),
         batch_size: z.number().int().positive(),
@@ -67,16 +65,7 @@ export const configSchema = z
       .object({
         min_chars: z.number().int().nonnegative(),
         max_chars: z.number().int().positive(),
-        boilerplate_patterns: z.array(
-          z.string().refine((p) => {
-            try {
-              new RegExp(p, 'i');
-              return true;
-            } catch {
-              return false;
-            }
-          }, 'not a valid regular expression'),
-        ),
+        boilerplate_patterns: z.array(regexPattern),
       })
       .strict(),
     dedupe: z

@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { cronExpression, regexPattern } from './common.ts';
 
 // `finetune_runs:` section — LoRA training runs, evaluation, adapter deployment and the
 // semiannual job (`kb finetune train|resume|eval|deploy|rollback|schedule`). See
 // config/default.yaml for every key. (The `finetune:` section holds prepare + planner settings.)
 
-const cron = z.string().refine((s) => [5, 6].includes(s.trim().split(/\s+/).length), { message: 'must be a cron expression with 5 or 6 fields' });
 
 export const finetuneRunsSchema = z
   .object({
@@ -21,22 +21,13 @@ export const finetuneRunsSchema = z
         concurrency: z.number().int().min(1).max(64),
         max_tokens: z.number().int().min(16),
         top_k: z.number().int().min(1),
-        refusal_patterns: z.array(
-          z.string().refine((p) => {
-            try {
-              new RegExp(p, 'i');
-              return true;
-            } catch {
-              return false;
-            }
-          }, 'not a valid regular expression'),
-        ),
+        refusal_patterns: z.array(regexPattern),
       })
       .strict(),
     deploy: z.object({ min_improvement: z.number().min(0).max(1) }).strict(),
     schedule: z
       .object({
-        cron,
+        cron: cronExpression,
         timezone: z.string(),
         lock_ttl_seconds: z.number().int().min(30),
         wait_for_ingest_minutes: z.number().int().min(0),
