@@ -181,7 +181,7 @@ async function ingestSource(
 
   let readFailed = false;
   try {
-    const reader = openSource(source, config.data_dir);
+    const reader = openSource(source, config.data_dir, config.files);
     clock.start('read');
     for await (const item of reader.read()) {
       clock.stop('read');

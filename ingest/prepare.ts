@@ -4,6 +4,7 @@ import { cleanDocument } from '../src/text/clean.ts';
 import { hashText } from '../src/text/normalize.ts';
 import { chunkDocument } from '../src/text/chunk.ts';
 import { analyzeForFts } from '../src/text/analyzer.ts';
+import { locatePageStarts, pageAt } from '../src/text/pages.ts';
 import type { TokenCounter } from '../src/text/tokens-types.ts';
 import type { SourceRecord } from './sources/types.ts';
 import type { ChunkInput, DocumentInput } from './store-writer.ts';
@@ -27,9 +28,11 @@ export function prepareDocument(record: SourceRecord, source: string, config: Co
   const { title, body } = cleaned;
   const tags = [...new Set(record.tags.map((t) => t.trim()).filter(Boolean))].sort();
   const aclGroups = [...new Set(record.aclGroups.map((g) => g.trim()).filter(Boolean))].sort();
+  // Page starts in the cleaned body, for formats with pages (PDF pages, PPTX slides).
+  const pageStarts = record.pages?.length ? locatePageStarts(record.pages, body) : null;
   // Everything that changes what retrieval returns or who may see it is part of the content hash.
   const contentHash = sha256(
-    JSON.stringify([record.kind, title, body, record.url, record.author, record.publishedAt, tags, aclGroups]),
+    JSON.stringify([record.kind, title, body, record.url, record.author, record.publishedAt, tags, aclGroups, ...(pageStarts ? [pageStarts] : [])]),
   );
   const input = {
     source,
@@ -59,6 +62,7 @@ export function prepareDocument(record: SourceRecord, source: string, config: Co
           start: c.start,
           end: c.end,
           tokens: c.tokens,
+          page: pageStarts ? pageAt(pageStarts, c.start) : null,
           terms: analyzeForFts(`${title}\n${c.text}`),
         }));
       },

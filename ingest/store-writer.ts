@@ -38,6 +38,8 @@ export interface ChunkInput {
   start: number;
   end: number;
   tokens: number;
+  /** 1-based page (PDF) or slide (PPTX) the chunk starts on; null/absent for formats without pages. */
+  page?: number | null;
   /** Analysed BM25 terms, space separated. */
   terms: string;
 }
@@ -62,7 +64,7 @@ export class StoreWriter {
       deleteChunk: db.prepare('DELETE FROM chunks WHERE id = ?'),
       deleteTerms: db.prepare('DELETE FROM chunks_fts WHERE rowid = ?'),
       insertChunk: db.prepare(`INSERT INTO chunks (document_id, ordinal, text, embed_text, embed_hash, start_offset,
-          end_offset, token_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+          end_offset, token_count, page) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertTerms: db.prepare('INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)'),
       deleteLsh: db.prepare('DELETE FROM document_lsh WHERE document_id = ?'),
       insertLsh: db.prepare('INSERT OR IGNORE INTO document_lsh (band, bucket, document_id) VALUES (?, ?, ?)'),
@@ -103,7 +105,7 @@ export class StoreWriter {
     }
     for (const c of chunks) {
       const chunkId = Number(
-        this.q.insertChunk.run(docId, c.ordinal, c.text, c.embedText, c.embedHash, c.start, c.end, c.tokens).lastInsertRowid,
+        this.q.insertChunk.run(docId, c.ordinal, c.text, c.embedText, c.embedHash, c.start, c.end, c.tokens, c.page ?? null).lastInsertRowid,
       );
       this.q.insertTerms.run(chunkId, c.terms);
     }

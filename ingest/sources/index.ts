@@ -6,6 +6,7 @@ import { FolderReader } from './folder.ts';
 import { JsonArrayReader } from './json.ts';
 import { JsonlReader } from './jsonl.ts';
 import type { SourceReader } from './types.ts';
+import type { FilesConfig } from '../../src/config/sections/files.ts';
 
 export type { SourceItem, SourceReader, SourceRecord } from './types.ts';
 export { mapRecord, parseDate, parseList, getField } from './mapping.ts';
@@ -21,7 +22,7 @@ export function sourcePath(config: SourceConfig, dataDir: string): string {
  * wrong kind of thing (a folder for a file source, or the reverse), so a run fails loudly instead
  * of treating an unreachable source as empty — which in `full` mode would delete its documents.
  */
-export function openSource(config: SourceConfig, dataDir: string): SourceReader {
+export function openSource(config: SourceConfig, dataDir: string, files?: FilesConfig): SourceReader {
   const abs = sourcePath(config, dataDir);
   let stat: fs.Stats;
   try {
@@ -33,7 +34,7 @@ export function openSource(config: SourceConfig, dataDir: string): SourceReader 
   }
   if (config.type === 'folder') {
     if (!stat.isDirectory()) throw new Error(`source "${config.name}": folder path ${abs} is not a folder`);
-    return new FolderReader(abs, config);
+    return new FolderReader(abs, config, files);
   }
   if (!stat.isFile()) throw new Error(`source "${config.name}": ${config.type} path ${abs} is not a file`);
   switch (config.type) {

@@ -13,6 +13,8 @@ export interface SourceRecord {
   publishedAt: string | null;
   tags: string[];
   aclGroups: string[];
+  /** Text per page (PDF) or slide (PPTX), when the source has pages: body is pages.join('\n\n'). */
+  pages?: string[];
 }
 
 /** What a source reader yields: a mapped record, or a malformed one to quarantine. */

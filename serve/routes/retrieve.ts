@@ -26,6 +26,7 @@ export function hitJson(h: RetrievalHit) {
     url: h.url,
     published_at: h.publishedAt,
     tags: h.tags,
+    page: h.page ?? null,
     text: h.text,
     score: h.score,
   };

@@ -4,7 +4,7 @@ import { bestExcerpt } from './passages.ts';
 import type { ContextBlock } from './prompt.ts';
 import { detectLanguage } from './tokens.ts';
 
-const block = (index: number, title: string, text: string): ContextBlock => ({ index, docId: index, title, url: null, kind: 'news', source: 's', publishedAt: null, passages: [text], chunkIds: [index] });
+const block = (index: number, title: string, text: string): ContextBlock => ({ index, docId: index, title, url: null, kind: 'news', source: 's', publishedAt: null, passages: [text], chunkIds: [index], pages: [null] });
 
 describe('bestExcerpt', () => {
   it('picks the sentence sharing most terms with the question, within the length', () => {

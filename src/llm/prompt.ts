@@ -18,6 +18,8 @@ export interface ContextBlock {
   /** Retrieved chunk texts of this document that made it into the budget. */
   passages: string[];
   chunkIds: number[];
+  /** Page (PDF) / slide (PPTX) of each passage, null for formats without pages. */
+  pages: (number | null)[];
 }
 
 export interface PackResult {
@@ -79,12 +81,13 @@ export function packContext(hits: RetrievalHit[], budget: number, count: CountTo
     }
     let block = byDoc.get(h.docId);
     if (!block) {
-      block = { index: blocks.length + 1, docId: h.docId, title: h.title, url: h.url, kind: h.kind, source: h.source, publishedAt: h.publishedAt, passages: [], chunkIds: [] };
+      block = { index: blocks.length + 1, docId: h.docId, title: h.title, url: h.url, kind: h.kind, source: h.source, publishedAt: h.publishedAt, passages: [], chunkIds: [], pages: [] };
       blocks.push(block);
       byDoc.set(h.docId, block);
     }
     block.passages.push(h.text);
     block.chunkIds.push(h.chunkId);
+    block.pages.push(h.page ?? null);
     if (cost() <= budget) continue;
     // Does not fit whole: the budget is spent after this one. Cut it to the room left, if
     // that room is worth a passage, else leave it out.
@@ -199,6 +202,8 @@ export interface Citation {
   snippet: string;
   kind: string;
   published_at: string | null;
+  /** Page (PDF) or slide (PPTX) of the first cited passage; null for formats without pages. */
+  page: number | null;
 }
 
 export function toCitation(b: ContextBlock, query: string, snippetChars: number): Citation {
@@ -210,6 +215,7 @@ export function toCitation(b: ContextBlock, query: string, snippetChars: number)
     snippet: bestExcerpt(b.passages.join('\n'), query, snippetChars),
     kind: b.kind,
     published_at: b.publishedAt,
+    page: b.pages.find((p) => p !== null) ?? null,
   };
 }
 

@@ -56,6 +56,7 @@ interface HydratedRow {
   id: number;
   document_id: number;
   text: string;
+  page: number | null;
   source: string;
   external_id: string;
   kind: DocumentKind;
@@ -139,7 +140,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     // The request's filter is re-applied here: the catalog behind the dense predicate can lag a
     // running ingest by a few seconds, and ACL must hold even then. Liveness likewise.
     const sql = `
-      SELECT c.id, c.document_id, c.text, d.source, d.external_id, d.kind, d.title, d.url, d.published_at, d.tags,
+      SELECT c.id, c.document_id, c.text, c.page, d.source, d.external_id, d.kind, d.title, d.url, d.published_at, d.tags,
              ${withVectors ? 'e.vector' : 'NULL'} AS vector
         FROM json_each(?) j
         JOIN chunks c ON c.id = j.value
@@ -272,6 +273,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
         docId: r.document_id,
         source: r.source,
         externalId: r.external_id,
+        page: r.page,
         kind: r.kind,
         title: r.title,
         url: r.url,

@@ -54,6 +54,8 @@ export interface RetrievalHit {
   publishedAt: string | null;
   tags: string[];
   text: string;
+  /** 1-based page (PDF) or slide (PPTX) where the chunk starts; null/absent for formats without pages. */
+  page?: number | null;
   score: ScoreBreakdown;
 }
 
