@@ -1,9 +1,13 @@
 import ExcelJS from 'exceljs';
 import { Document, HeadingLevel, Packer, Paragraph } from 'docx';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
-import PptxGenJS from 'pptxgenjs';
+import PptxGenJSModule from 'pptxgenjs';
 
 // Builds real document files for tests with the libraries that write them (no committed binaries).
+
+// pptxgenjs's types describe an ES default export; under NodeNext they resolve to the CommonJS
+// module object, while at run time the default import is the class itself.
+const PptxGenJS = PptxGenJSModule as unknown as typeof PptxGenJSModule.default;
 
 /** A PDF with one text page per entry of `pages` (Latin text: the standard fonts have no CJK). */
 export async function makePdf(pages: string[], opts: { title?: string; author?: string } = {}): Promise<Buffer> {

@@ -83,11 +83,12 @@ export function register(program: Command): void {
           for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
           return;
         }
-        const counts = quarantineCounts(ctx.db, opts.run);
+        const counts = quarantineCounts(ctx.db, { runId: opts.run, source: opts.source, reason: opts.reason });
         process.stdout.write(`by reason: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(' · ') || 'none'}\n`);
         for (const r of rows) {
           const raw = r.raw.replace(/\s+/g, ' ').slice(0, 100);
-          process.stdout.write(`#${r.id} run ${r.run_id ?? '-'} ${r.source} ${r.locator ?? ''}\n   ${r.reason}: ${r.detail ?? ''}\n   raw: ${raw}\n`);
+          const runs = r.last_run_id !== null && r.last_run_id !== r.run_id ? `runs ${r.run_id ?? '-'}–${r.last_run_id} (${r.times_seen}×)` : `run ${r.run_id ?? '-'}`;
+          process.stdout.write(`#${r.id} ${runs} ${r.source} ${r.locator ?? ''}\n   ${r.reason}: ${r.detail ?? ''}\n   raw: ${raw}\n`);
         }
       } finally {
         ctx.close();
