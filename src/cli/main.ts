@@ -12,7 +12,20 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * `kb … | head -1`: the reader goes away and the next write fails with EPIPE. That is the
+ * reader's choice, not an error of ours — stop quietly, as Unix tools do.
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedPipe(process.stdout);
+  exitQuietlyOnClosedPipe(process.stderr);
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
