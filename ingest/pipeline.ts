@@ -105,7 +105,8 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
     if (embedder) await updateDenseIndex(ctx, embedder, report, clock, progress);
     report.embedding.pending = pendingCount(db);
     report.status = Object.values(report.sources).some((s) => s.error) ? 'failed' : 'succeeded';
-    if (report.status === 'failed') report.error = 'one or more sources could not be read (see sources.*.error)';
+    // Name each failed source and why (the path that does not exist, the permission) in the report itself.
+    if (report.status === 'failed') report.error = failedSourcesMessage(report);
   } catch (err) {
     report.status = 'failed';
     report.error = (err as Error).message;
@@ -354,4 +355,10 @@ async function updateDenseIndex(ctx: IngestContext, embedder: Embedder, report: 
     removed: result.removed,
     rebuilt: result.rebuilt,
   };
+}
+
+function failedSourcesMessage(report: RunReport): string {
+  const failed = Object.entries(report.sources).filter(([, s]) => s.error);
+  const why = failed.map(([name, s]) => (s.error!.includes(`"${name}"`) ? s.error! : `source "${name}": ${s.error}`));
+  return `${failed.length} source(s) could not be read: ${why.join('; ')}`;
 }
