@@ -98,6 +98,12 @@ describe('importCoreFile', () => {
     const f = write('x.jsonl', '{}');
     expect(() => importCoreFile(db, core, { file: f, type: 'spaceship' })).toThrow(/unknown core type/);
   });
+
+  it('names the file and what is wrong with it, not a raw ENOENT', () => {
+    const missing = path.join(dir, 'nope.csv');
+    expect(() => importCoreFile(db, core, { file: missing, type: 'company' })).toThrow(`records file ${missing} does not exist`);
+    expect(() => importCoreFile(db, core, { file: dir, type: 'company', format: 'csv' })).toThrow(`records file ${dir} is a folder, not a file`);
+  });
 });
 
 describe('demo core world', () => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { describeFsError } from '../util/fs-errors.ts';
 
 // Reads core-record files (CSV with a header row, JSONL, or a JSON array) into raw rows with a
 // locator (file:line or file#index) so a bad row can be quarantined and found again.
@@ -24,7 +25,12 @@ export function detectFormat(file: string): CoreFormat {
 }
 
 export function readRows(file: string, format: CoreFormat): RawRow[] {
-  const text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  } catch (err) {
+    throw describeFsError(err, 'records file', path.resolve(file));
+  }
   const name = path.basename(file);
   if (format === 'jsonl') return readJsonl(text, name);
   if (format === 'json') return readJsonArray(text, name);

@@ -86,4 +86,11 @@ describe('kb CLI', () => {
     for (const f of ['news.jsonl', 'comments.csv', 'posts', 'sources.json', 'core']) expect(fs.existsSync(path.join(out, f))).toBe(true);
     expect(fs.readdirSync(path.join(out, 'core')).length).toBeGreaterThanOrEqual(6);
   });
+
+  it('a bad flag value is reported against the flag, not an internal field', () => {
+    const r = kb(['search', 'drones', '-k', '0']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/-k, --top-k <n>.*'0' is invalid.*from 1 to 1000/s);
+    expect(r.stderr).not.toMatch(/topK/);
+  });
 });

@@ -3,14 +3,15 @@ import type { Command } from 'commander';
 import { generateDemoCorpus } from '../../demo/generate.ts';
 import { writeDemoCoreFiles } from '../../core/demo.ts';
 import { loadConfig } from '../../config/index.ts';
+import { integerIn } from '../options.ts';
 
 export function register(program: Command): void {
   const demo = program.command('demo').description('the deterministic demo world (companies, products, events; news and comments about them)');
   demo
     .command('generate')
     .description('write the demo world: secondary data (news.jsonl, comments.csv, posts/, sources.json) and core records (core/)')
-    .option('--docs <n>', 'number of secondary documents', (v) => Number(v), 400)
-    .option('--seed <n>', 'generator seed', (v) => Number(v), 42)
+    .option('--docs <n>', 'number of secondary documents', integerIn(1), 400)
+    .option('--seed <n>', 'generator seed', integerIn(0), 42)
     .requiredOption('--out <dir>', 'output folder')
     .action(async (opts: { docs: number; seed: number; out: string }) => {
       if (!Number.isInteger(opts.docs) || opts.docs <= 0) throw new Error('--docs must be a positive integer');

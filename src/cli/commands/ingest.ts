@@ -5,6 +5,7 @@ import { formatReport } from '../../../ingest/report.ts';
 import { listQuarantine, quarantineCounts } from '../../../ingest/quarantine.ts';
 import { startScheduler } from '../../../ingest/scheduler.ts';
 import { createProgress } from '../../progress/index.ts';
+import { integerIn } from '../options.ts';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -70,10 +71,10 @@ export function register(program: Command): void {
   const q = program.command('quarantine').description('records rejected by ingestion, with their reasons');
   q.command('list')
     .description('list quarantined records (newest first)')
-    .option('--run <id>', 'only this run', (v) => Number(v))
+    .option('--run <id>', 'only this run', integerIn(1))
     .option('--source <name>', 'only this source')
     .option('--reason <code>', 'only this reason (e.g. invalid_json, too_short, near_duplicate)')
-    .option('--limit <n>', 'at most n rows', (v) => Number(v), 50)
+    .option('--limit <n>', 'at most n rows', integerIn(1), 50)
     .option('--json', 'JSON lines output')
     .action((opts: { run?: number; source?: string; reason?: string; limit: number; json?: boolean }) => {
       const ctx = openContext();

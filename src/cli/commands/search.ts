@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { documentKinds, type DocumentKind } from '../../config/index.ts';
+import { integerIn } from '../options.ts';
 import { openContext } from '../context.ts';
 import { openRetriever } from '../../retrieval/open.ts';
 import type { SearchFilters } from '../../retrieval/types.ts';
@@ -11,7 +12,7 @@ export function register(program: Command): void {
     .command('search')
     .description('hybrid search over the knowledge base, with each hit\'s per-leg score breakdown')
     .argument('<query>', 'the question or keywords')
-    .option('-k, --top-k <n>', 'hits to return', (v) => Number(v), 8)
+    .option('-k, --top-k <n>', 'hits to return', integerIn(1, 1000), 8)
     .option('--mode <mode>', 'hybrid | dense | bm25', 'hybrid')
     .option('--kind <kinds>', 'only these kinds (news,comment,post)', list)
     .option('--from <date>', 'published on or after (ISO date)')
