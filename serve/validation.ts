@@ -34,6 +34,38 @@ export function parseBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.i
     throw new HttpError(400, 'The request body must be a JSON object (Content-Type: application/json).', 'invalid_request_error', 'invalid_body');
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw validationError(parsed.error);
+  if (!parsed.success) throw validationError(withValidKeys(parsed.error, schema));
   return parsed.data;
+}
+
+/** The keys an object schema accepts at `path` of `schema` (through optional/nullable/default/array wrappers). */
+export function validKeysAt(schema: z.ZodTypeAny, path: readonly PropertyKey[]): string[] | null {
+  let cur: unknown = schema;
+  const unwrap = () => {
+    for (;;) {
+      const def = (cur as { def?: { type?: string; innerType?: unknown; element?: unknown } }).def;
+      if (def && (def.type === 'optional' || def.type === 'nullable' || def.type === 'default' || def.type === 'prefault') && def.innerType) cur = def.innerType;
+      else break;
+    }
+  };
+  unwrap();
+  for (const part of path) {
+    const def = (cur as { def?: { type?: string; element?: unknown } }).def;
+    if (def?.type === 'array' && typeof part === 'number') cur = def.element;
+    else if (cur instanceof z.ZodObject && typeof part === 'string' && part in cur.shape) cur = cur.shape[part];
+    else return null;
+    unwrap();
+  }
+  return cur instanceof z.ZodObject ? Object.keys(cur.shape) : null;
+}
+
+/** "Unrecognized key: kind" becomes "… kind; valid keys: kinds, from, to, tags, sources". */
+function withValidKeys(err: z.ZodError, schema: z.ZodTypeAny): z.ZodError {
+  for (const issue of err.issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    const keys = validKeysAt(schema, issue.path);
+    // Issues are plain objects; zod types their message read-only only to discourage edits.
+    if (keys) (issue as { message: string }).message = `${issue.message}; valid keys: ${keys.join(', ')}`;
+  }
+  return err;
 }

@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { HttpError } from '../errors.ts';
 import { rateLimit } from './rate-limit.ts';
 
-function call(mw: ReturnType<typeof rateLimit>, keyId: number | null, ip = '10.0.0.1'): HttpError | null {
-  const headers: Record<string, string> = {};
+function call(mw: ReturnType<typeof rateLimit>, keyId: number | null, ip = '10.0.0.1', headers: Record<string, string> = {}): HttpError | null {
   const res = { locals: { kb: { key: keyId === null ? null : { id: keyId } } }, setHeader: (k: string, v: string) => (headers[k] = v) } as unknown as Response;
   const req = { socket: { remoteAddress: ip } } as unknown as Request;
   let out: HttpError | null = null;
@@ -33,5 +32,19 @@ describe('rateLimit', () => {
     expect(call(mw, null, 'a')).toBeNull();
     expect(call(mw, null, 'a')?.status).toBe(429);
     expect(call(mw, null, 'b')).toBeNull();
+  });
+
+  it('reports the bucket it counts down: Limit is the burst that Remaining starts from', () => {
+    let now = 0;
+    const mw = rateLimit({ requestsPerMinute: 120, burst: 30, now: () => now });
+    const h: Record<string, string> = {};
+    call(mw, 7, undefined, h);
+    expect(h).toMatchObject({ 'X-RateLimit-Limit-Requests': '30', 'X-RateLimit-Remaining-Requests': '29', 'X-RateLimit-Reset-Requests': '1s' });
+    for (let i = 0; i < 9; i++) call(mw, 7, undefined, h);
+    // 10 used, refilled at 2 per second: full again in 5 s.
+    expect(h).toMatchObject({ 'X-RateLimit-Remaining-Requests': '20', 'X-RateLimit-Reset-Requests': '5s' });
+    now += 60_000;
+    call(mw, 7, undefined, h);
+    expect(h['X-RateLimit-Remaining-Requests']).toBe('29');
   });
 });

@@ -17,7 +17,8 @@ const MAX_BUCKETS = 10_000;
 
 /**
  * Token bucket per API key (per client address when auth is off): `burst` requests at once,
- * refilled at requests_per_minute.
+ * refilled at requests_per_minute. Headers follow OpenAI's: Limit is the bucket's capacity (what
+ * Remaining counts down from), Reset the time until it is full again.
  */
 export function rateLimit(opts: RateLimitOptions): RequestHandler {
   const buckets = new Map<string, Bucket>();
@@ -38,7 +39,7 @@ export function rateLimit(opts: RateLimitOptions): RequestHandler {
     }
     b.tokens = Math.min(opts.burst, b.tokens + (t - b.at) * perMs);
     b.at = t;
-    res.setHeader('X-RateLimit-Limit-Requests', String(opts.requestsPerMinute));
+    res.setHeader('X-RateLimit-Limit-Requests', String(opts.burst));
     if (b.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000));
       res.setHeader('X-RateLimit-Remaining-Requests', '0');
@@ -50,6 +51,7 @@ export function rateLimit(opts: RateLimitOptions): RequestHandler {
     }
     b.tokens -= 1;
     res.setHeader('X-RateLimit-Remaining-Requests', String(Math.floor(b.tokens)));
+    res.setHeader('X-RateLimit-Reset-Requests', `${Math.ceil((opts.burst - b.tokens) / perMs / 1000)}s`);
     next();
   };
 }
