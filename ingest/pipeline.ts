@@ -10,7 +10,7 @@ import { EmbeddingCache, embedWithCache } from '../src/embeddings/cache.ts';
 import { syncDenseIndex, pendingCount } from '../src/vector/versions.ts';
 import { estimateTokenCounter, tokenizerCounter } from '../src/text/tokens.ts';
 import type { TokenCounter } from '../src/text/tokens-types.ts';
-import { noProgress, type Progress } from '../src/progress/index.ts';
+import { noProgress, phasedStage, type Progress } from '../src/progress/index.ts';
 import { openSource } from './sources/index.ts';
 import { estimateRecords } from './sources/estimate.ts';
 import type { SourceRecord } from './sources/types.ts';
@@ -323,9 +323,15 @@ async function updateDenseIndex(ctx: IngestContext, embedder: Embedder, report: 
   const { config, db } = ctx;
   const cache = new EmbeddingCache(db);
   const bar = progress.stage('embed', report.embedding.pending);
+  const indexBar = phasedStage(progress, 'index');
   clock.start('index');
   const result = await syncDenseIndex({
     db,
+    // Adding vectors runs inside the embed stage's batches (its bar covers it); removing stale
+    // labels and writing the file are stages of their own.
+    onProgress: (p) => {
+      if (p.phase !== 'add') indexBar.update(p.phase, p.done, p.total);
+    },
     dataDir: config.data_dir,
     modelId: embedder.id,
     dim: embedder.dimension,
@@ -348,6 +354,7 @@ async function updateDenseIndex(ctx: IngestContext, embedder: Embedder, report: 
   });
   clock.stop('index');
   bar.done();
+  indexBar.done();
   report.index = {
     version: result.version_id,
     vectors: result.vectors,

@@ -65,9 +65,35 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, isTT
           total = t;
         },
         done() {
+          // An estimated total (the read stage counts records before reading them) is only an
+          // estimate: a finished stage has processed everything there was, so it ends at 100%.
+          if (total > 0 || count > 0) total = count;
           draw(true);
         },
       };
+    },
+  };
+}
+
+/**
+ * Progress of a stage made of phases that each report (done, total) — the HNSW sync's remove,
+ * add and write — as one bar per phase, each ending at 100%.
+ */
+export function phasedStage(progress: Progress, name: string): { update(phase: string, done: number, total: number): void; done(): void } {
+  let current: { phase: string; bar: StageProgress; done: number } | null = null;
+  return {
+    update(phase, done, total) {
+      if (current?.phase !== phase) {
+        current?.bar.done();
+        current = { phase, bar: progress.stage(`${name} ${phase}`, total), done: 0 };
+      }
+      current.bar.setTotal(total);
+      if (done > current.done) current.bar.tick(done - current.done);
+      current.done = done;
+    },
+    done() {
+      current?.bar.done();
+      current = null;
     },
   };
 }
