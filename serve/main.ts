@@ -42,7 +42,7 @@ export interface RunningServer {
 
 /** Starts the HTTP server; this is what `kb serve` runs. */
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
-  const log = opts.log ?? createLogger(config.log.level);
+  const log = opts.log ?? createLogger(config.log.level, { format: config.log.format });
   const ownDb = !opts.db;
   const db = opts.db ?? openStore(storePath(config));
   const cleanups: Array<() => void | Promise<void>> = [];

@@ -15,8 +15,9 @@ export function storePath(config: Config): string {
   return path.join(config.data_dir, 'kb.sqlite');
 }
 
-export function openContext(config: Config = loadConfig()): AppContext {
+/** `daemon`: a long-running command (the scheduler) that logs at the configured level even on a terminal. */
+export function openContext(config: Config = loadConfig(), opts: { daemon?: boolean } = {}): AppContext {
   const db = openStore(storePath(config));
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, { format: config.log.format, quietOnTty: !opts.daemon });
   return { config, db, log, close: () => db.close() };
 }

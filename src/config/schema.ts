@@ -123,7 +123,7 @@ export const configSchema = z
     server: z
       .object({ port: z.number().int().min(0).max(65535), host: z.string(), ingest_on_first_start: z.boolean(), scheduler: z.boolean() })
       .strict(),
-    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) }).strict(),
+    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), format: z.enum(['auto', 'json', 'pretty']).default('auto') }).strict(),
     retrieval: retrievalSchema,
     core: coreSchema,
     finetune: finetuneSchema,

@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .description('run ingestion on the cron schedule in config (ingest.schedule); never overlaps another run')
     .option('--run-now', 'also run once at start')
     .action(async (opts: { runNow?: boolean }) => {
-      const ctx = openContext();
+      const ctx = openContext(undefined, { daemon: true });
       const scheduler = startScheduler({
         expression: ctx.config.ingest.schedule,
         timezone: ctx.config.ingest.timezone,

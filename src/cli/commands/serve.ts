@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option('--no-scheduler', 'do not run the weekly ingestion schedule in this process')
     .action(async (opts: { port?: number; host?: string; scheduler: boolean }) => {
       const config = loadConfig();
-      const log = createLogger(config.log.level);
+      const log = createLogger(config.log.level, { format: config.log.format });
       const db = openStore(storePath(config));
       const ctx = { config, db, log };
 
