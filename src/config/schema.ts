@@ -6,6 +6,7 @@ import { finetuneSchema } from './sections/finetune.ts';
 import { finetuneRunsSchema } from './sections/finetune-runs.ts';
 import { upstreamsSchema, assistantsSchema, chatSchema } from './sections/chat.ts';
 import { authSchema } from './sections/auth.ts';
+import { GROUP_NAME_RE, GROUP_NAME_RULE } from '../auth/groups.ts';
 
 // One zod schema per section of config/default.yaml. Sections added by later features live in
 // their own files and are composed here, so the whole app runs from one validated object.
@@ -35,7 +36,8 @@ export const sourceSchema = z
     mode: z.enum(['full', 'append']).default('full'),
     kind: z.enum(documentKinds).default('news'),
     mapping: mappingSchema.default({}),
-    acl_groups: z.array(z.string()).default([]),
+    // Default groups for records that state none; a record's own groups replace these.
+    acl_groups: z.array(z.string().regex(GROUP_NAME_RE, `an ACL group name (${GROUP_NAME_RULE})`)).default([]),
   })
   .strict();
 export type SourceConfig = z.infer<typeof sourceSchema>;
