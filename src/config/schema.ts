@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cronExpression, regexPattern } from './sections/common.ts';
+import { cronExpression, httpUrl, regexPattern } from './sections/common.ts';
 import { retrievalSchema } from './sections/retrieval.ts';
 import { coreSchema } from './sections/core.ts';
 import { finetuneSchema } from './sections/finetune.ts';
@@ -104,7 +104,7 @@ export const configSchema = z
         max_tokens: z.number().int().positive(),
         openai: z
           .object({
-            base_url: z.string().url(),
+            base_url: httpUrl,
             api_key: z.string(),
             dimensions: z.number().int().nonnegative(),
             timeout_ms: z.number().int().positive(),
@@ -134,6 +134,7 @@ export const configSchema = z
     chat: chatSchema,
     auth: authSchema,
   })
-  .passthrough();
+  // Strict at every level: a misspelt key is an error naming it, never silently ignored.
+  .strict();
 
 export type Config = z.infer<typeof configSchema>;
