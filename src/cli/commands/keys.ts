@@ -40,11 +40,8 @@ export function register(program: Command): void {
       const ctx = openContext();
       try {
         const { key, secret } = createKey(ctx.db, { name: opts.name, scopes, groups });
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ ...publicJson(key), secret, auth_mode: ctx.config.auth.mode })}\n`);
-          return;
-        }
-        process.stdout.write(`${show(key)}\n\n  ${secret}\n\nThis secret is shown only now; it is stored hashed. Send it as "Authorization: Bearer <secret>".\n`);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ...publicJson(key), secret, auth_mode: ctx.config.auth.mode })}\n`);
+        else process.stdout.write(`${show(key)}\n\n  ${secret}\n\nThis secret is shown only now; it is stored hashed. Send it as "Authorization: Bearer <secret>".\n`);
         process.stderr.write(`Note: ${authModeNote(ctx.config)}\n`);
       } finally {
         ctx.close();
