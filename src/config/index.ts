@@ -123,13 +123,37 @@ function envVarsUnder(env: NodeJS.ProcessEnv, path: string[]): string[] {
     .sort();
 }
 
-/** One line per validation issue; unknown keys name their env variable and the closest real key. */
-function describeIssues(issues: z.core.$ZodIssue[], env: NodeJS.ProcessEnv): string[] {
+/** A configuration file's parsed tree, to say which file a bad key came from. */
+export interface ConfigFile {
+  file: string;
+  tree: Tree;
+}
+
+function hasPath(tree: unknown, keyPath: readonly string[]): boolean {
+  let cur: unknown = tree;
+  for (const k of keyPath) {
+    if (typeof cur !== 'object' || cur === null || !Object.prototype.hasOwnProperty.call(cur, k)) return false;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return true;
+}
+
+/** Where a key's value came from: the KB_* variables that set it, else the last file holding it. */
+function origin(keyPath: string[], env: NodeJS.ProcessEnv, files: ConfigFile[]): string {
+  if (keyPath.length === 0) return '';
+  const vars = envVarsUnder(env, keyPath);
+  if (vars.length > 0) return ` (set by ${vars.join(', ')})`;
+  const file = [...files].reverse().find((f) => hasPath(f.tree, keyPath));
+  return file ? ` (in ${file.file})` : '';
+}
+
+/** One line per validation issue; unknown keys name their origin and the closest real key. */
+function describeIssues(issues: z.core.$ZodIssue[], env: NodeJS.ProcessEnv, files: ConfigFile[]): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
     const at = issue.path.map(String);
     if (issue.code !== 'unrecognized_keys') {
-      lines.push(`  ${at.join('.') || '(root)'}: ${issue.message}`);
+      lines.push(`  ${at.join('.') || '(root)'}: ${issue.message}${origin(at, env, files)}`);
       continue;
     }
     const known = knownKeysAt(configSchema, issue.path);
@@ -137,8 +161,7 @@ function describeIssues(issues: z.core.$ZodIssue[], env: NodeJS.ProcessEnv): str
       const full = [...at, key];
       const guess = closestKey(key, known);
       const vars = envVarsUnder(env, full);
-      let line = `  ${full.join('.')}: unknown key`;
-      if (vars.length > 0) line += ` (set by ${vars.join(', ')})`;
+      let line = `  ${full.join('.')}: unknown key${origin(full, env, files)}`;
       if (guess) {
         const right = [...at, guess];
         line += vars.length > 0 ? `; did you mean ${vars.map((v) => `KB_${right.map((s) => s.toUpperCase()).join('__')}${v.slice(3 + full.join('__').length)}`).join(', ')} (${right.join('.')})?` : `; did you mean "${right.join('.')}"?`;
@@ -155,19 +178,22 @@ function describeIssues(issues: z.core.$ZodIssue[], env: NodeJS.ProcessEnv): str
 export function loadConfig(opts: LoadOptions = {}): Config {
   const dir = opts.configDir ?? path.join(projectRoot, 'config');
   const env = opts.env ?? process.env;
-  let tree = readYaml(path.join(dir, 'default.yaml'));
-  if (Object.keys(tree).length === 0) throw new ConfigError(`${path.join(dir, 'default.yaml')} is missing or empty`);
-  tree = deepMerge(tree, readYaml(path.join(dir, 'local.yaml')));
+  const files: ConfigFile[] = ['default.yaml', 'local.yaml'].map((name) => ({ file: path.join(dir, name), tree: readYaml(path.join(dir, name)) }));
+  if (Object.keys(files[0].tree).length === 0) throw new ConfigError(`${files[0].file} is missing or empty`);
+  let tree = deepMerge(files[0].tree, files[1].tree);
   tree = deepMerge(tree, envOverrides(env));
   if (opts.overrides) tree = deepMerge(tree, opts.overrides);
-  return parseConfig(tree, env);
+  return parseConfig(tree, env, files);
 }
 
-/** Validates a merged configuration tree (`env`: to name the KB_* variable behind a bad key). */
-export function parseConfig(tree: Tree, env: NodeJS.ProcessEnv = {}): Config {
+/**
+ * Validates a merged configuration tree. `env` and `files` only serve the error message: they
+ * name the KB_* variable or the file behind a bad key.
+ */
+export function parseConfig(tree: Tree, env: NodeJS.ProcessEnv = {}, files: ConfigFile[] = []): Config {
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) {
-    const lines = describeIssues(parsed.error.issues, env);
+    const lines = describeIssues(parsed.error.issues, env, files);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const config = parsed.data;

@@ -67,8 +67,9 @@ describe('strict configuration', () => {
     fs.copyFileSync(path.join(projectRoot, 'config/default.yaml'), path.join(dir, 'default.yaml'));
     fs.writeFileSync(path.join(dir, 'local.yaml'), 'retreival:\n  top_k: 3\nchunking:\n  target_token: 100\n');
     const msg = errorOf(() => loadConfig({ configDir: dir, env: {} }));
-    expect(msg).toContain('retreival: unknown key; did you mean "retrieval"?');
-    expect(msg).toContain('chunking.target_token: unknown key; did you mean "chunking.target_tokens"?');
+    const local = path.join(dir, 'local.yaml');
+    expect(msg).toContain(`retreival: unknown key (in ${local}); did you mean "retrieval"?`);
+    expect(msg).toContain(`chunking.target_token: unknown key (in ${local}); did you mean "chunking.target_tokens"?`);
   });
 
   it('keeps the non-config KB_ variables working and maps KB_LOG_LEVEL as documented', () => {
@@ -88,7 +89,9 @@ describe('strict configuration', () => {
       expect(msg, bad).toMatch(/upstreams\.vllm\.base_url: must be an http\(s\) URL/);
     }
     expect(errorOf(() => loadConfig({ env: {}, overrides: upstream('localhost:18490/v1') }))).toContain('"http://localhost:18490/v1"?');
-    expect(errorOf(() => loadConfig({ env: { KB_EMBEDDING__OPENAI__BASE_URL: 'localhost:11434/v1' } }))).toContain('embedding.openai.base_url');
+    expect(errorOf(() => loadConfig({ env: { KB_EMBEDDING__OPENAI__BASE_URL: 'localhost:11434/v1' } }))).toMatch(
+      /embedding\.openai\.base_url: must be an http\(s\) URL .*\(set by KB_EMBEDDING__OPENAI__BASE_URL\)/,
+    );
     for (const good of ['http://127.0.0.1:8000/v1', 'https://api.example.com/v1', 'http://[::1]:8000']) {
       expect(loadConfig({ env: {}, overrides: upstream(good) }).upstreams.vllm.base_url).toBe(good);
     }
