@@ -149,11 +149,13 @@ function makeKeys(rng: Rng): Key[] {
   });
 }
 
-function randomQuery(rng: Rng): { query: string; mode: (typeof MODES)[number]; filters?: { kinds: string[] }; top_k: number } {
+type Filters = { kinds?: string[]; sources?: string[] };
+
+function randomQuery(rng: Rng): { query: string; mode: (typeof MODES)[number]; filters?: Filters; top_k: number } {
   const tokens = sample(rng, docs, 1 + Math.floor(rng() * 3)).map((c) => c.token);
   const words = sample(rng, ['battery', 'product', 'Shanghai', 'company', 'note', 'record'], Math.floor(rng() * 3));
-  const kinds = pick(rng, [undefined, ['news'], ['post']]);
-  return { query: [...tokens, ...words].join(' '), mode: pick(rng, MODES), ...(kinds ? { filters: { kinds } } : {}), top_k: 5 + Math.floor(rng() * 20) };
+  const filters = pick<Filters | undefined>(rng, [undefined, { kinds: ['news'] }, { kinds: ['post'] }, { sources: ['open'] }, { sources: ['staffonly'] }, { kinds: ['post'], sources: ['staffonly'] }]);
+  return { query: [...tokens, ...words].join(' '), mode: pick(rng, MODES), ...(filters ? { filters } : {}), top_k: 5 + Math.floor(rng() * 20) };
 }
 
 const forbiddenFor = (groups: string[] | null) => docs.filter((c) => groups === null || !mayRead(c, groups)).map((c) => c.token);
