@@ -256,7 +256,8 @@ try {
       const { secret } = createKey(db, { name: 'bench', scopes: ['chat', 'retrieve'], groups: ACL_GROUPS });
       const auth = { authorization: `Bearer ${secret}` };
       t = performance.now();
-      server = await startServer(config, { db, log: serverLog, port: 0, host: '127.0.0.1' });
+      // auth.mode is explicit (never inferred from the keys that exist): turn it on for this leg.
+      server = await startServer({ ...config, auth: { ...config.auth, mode: 'required' } }, { db, log: serverLog, port: 0, host: '127.0.0.1' });
       servers.push(server);
       log(`server (API key, groups ${ACL_GROUPS}) up in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       await probe(server, auth, hybrid, 20);

@@ -180,6 +180,25 @@ async function ingestSource(
     processBatch(ctx, batch.splice(0), { ...deps, policy: readingPolicy, deferred });
   };
 
+  // A record whose ACL can no longer be read must not stay published under the groups an earlier
+  // version had (possibly wider, possibly public): its stored version is withdrawn at once, in
+  // append mode too and regardless of ingest.max_delete_ratio. A fixed record comes back as new.
+  const withdraw = (externalId: string) => {
+    const live = writer.find(source.name, externalId);
+    if (!live || live.deleted_at) return;
+    flush(); // keep order: an earlier record with the same id in the pending batch is written first
+    const stored = writer.find(source.name, externalId);
+    if (!stored || stored.deleted_at) return;
+    db.transaction(() => {
+      report.chunks.removed += writer.delete(stored.id, nowIso());
+    })();
+    stats.deleted++;
+    report.docs.deleted++;
+    const msg = `${source.name}/${externalId}: ACL field is invalid (quarantined as invalid_acl); the stored version was withdrawn`;
+    report.warnings.push(msg);
+    log.warn(msg);
+  };
+
   let readFailed = false;
   try {
     const reader = openSource(source, config.data_dir, config.files);
@@ -193,6 +212,7 @@ async function ingestSource(
         quarantine.add(item.locator, item.raw, item.reason, item.detail);
         stats.quarantined++;
         report.docs.quarantined++;
+        if (item.reason === 'invalid_acl' && item.externalId !== undefined) withdraw(item.externalId);
       } else {
         batch.push({ record: item.record, raw: item.raw, locator: item.locator });
         if (batch.length >= config.ingest.batch_size) flush();
@@ -241,7 +261,7 @@ async function ingestSource(
       for (const id of ids) report.chunks.removed += writer.delete(id, now);
     });
     for (let i = 0; i < gone.length; i += 500) del(gone.slice(i, i + 500));
-    stats.deleted = gone.length;
+    stats.deleted += gone.length;
     report.docs.deleted += gone.length;
     clock.stop('delete');
   }

@@ -7,6 +7,7 @@ import { analyzeForFts } from '../src/text/analyzer.ts';
 import { locatePageStarts, pageAt } from '../src/text/pages.ts';
 import type { TokenCounter } from '../src/text/tokens-types.ts';
 import type { SourceRecord } from './sources/types.ts';
+import { isGroupName } from '../src/auth/groups.ts';
 import type { ChunkInput, DocumentInput } from './store-writer.ts';
 
 // Turns a mapped source record into what the store holds: cleaned text, hashes, and (lazily,
@@ -27,7 +28,11 @@ export function prepareDocument(record: SourceRecord, source: string, config: Co
   if (!cleaned.ok) return { ok: false, reason: cleaned.reason, detail: cleaned.detail };
   const { title, body } = cleaned;
   const tags = [...new Set(record.tags.map((t) => t.trim()).filter(Boolean))].sort();
-  const aclGroups = [...new Set(record.aclGroups.map((g) => g.trim()).filter(Boolean))].sort();
+  // Readers validate ACLs (sources/acl.ts); this is the store's own line: a blank or invalid group
+  // is refused here too rather than dropped, since dropping the last one would make the document public.
+  const badGroup = record.aclGroups.find((g) => typeof g !== 'string' || !isGroupName(g.trim()));
+  if (badGroup !== undefined) return { ok: false, reason: 'invalid_acl', detail: `record "${record.externalId}": invalid ACL group ${JSON.stringify(badGroup)}` };
+  const aclGroups = [...new Set(record.aclGroups.map((g) => g.trim()))].sort();
   // Page starts in the cleaned body, for formats with pages (PDF pages, PPTX slides).
   const pageStarts = record.pages?.length ? locatePageStarts(record.pages, body) : null;
   // Everything that changes what retrieval returns or who may see it is part of the content hash.

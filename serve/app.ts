@@ -1,5 +1,5 @@
 import express, { type Express, type RequestHandler } from 'express';
-import { countActiveKeys, type KeyScope } from '../src/auth/keys.ts';
+import type { KeyScope } from '../src/auth/keys.ts';
 import type { Config } from '../src/config/index.ts';
 import { buildAssistants, type Assistant } from '../src/llm/assistants.ts';
 import { activeAdapter } from '../finetune/registry/index.ts';
@@ -30,8 +30,6 @@ export interface CreateAppOptions {
   metrics?: ServerMetrics;
   indexStatus?: IndexStatusProvider;
   startIngestion?: StartIngestion;
-  /** Default: whether active keys exist now. A server started with keys keeps auth on even if all are revoked. */
-  startedWithKeys?: boolean;
 }
 
 export interface KbApp {
@@ -39,19 +37,11 @@ export interface KbApp {
   deps: AppDeps;
 }
 
-// Auth turns on the moment a key is created; the count is cached briefly to spare a query per request.
-const KEY_COUNT_TTL_MS = 1000;
-
 export function createApp(opts: CreateAppOptions): KbApp {
   const log = opts.log ?? silentLogger;
-  const startedWithKeys = opts.startedWithKeys ?? countActiveKeys(opts.db) > 0;
-  let cached = { at: 0, required: startedWithKeys };
-  const authRequired = () => {
-    if (startedWithKeys) return true;
-    const now = Date.now();
-    if (now - cached.at > KEY_COUNT_TTL_MS) cached = { at: now, required: countActiveKeys(opts.db) > 0 };
-    return cached.required;
-  };
+  // Auth comes from configuration only: how many keys exist never switches it (see auth.mode).
+  const required = opts.config.auth.mode === 'required';
+  const authRequired = () => required;
   const deps: AppDeps = {
     config: opts.config,
     db: opts.db,

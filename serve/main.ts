@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { countActiveKeys } from '../src/auth/keys.ts';
+import { resolveBindHost } from './bind.ts';
 import { storePath } from '../src/cli/context.ts';
 import type { Config } from '../src/config/index.ts';
 import type { Assistant } from '../src/llm/assistants.ts';
@@ -23,7 +24,7 @@ export interface StartServerOptions {
   log?: Logger;
   /** Override config.server.port (0 = any free port). */
   port?: number;
-  /** Override config.server.host (ignored while no API key exists: then 127.0.0.1 only). */
+  /** Override config.server.host (with auth.mode off only a loopback address is accepted). */
   host?: string;
   assistants?: Map<string, Assistant>;
   /** Extra cleanup after the server stopped and before the store closes. */
@@ -34,6 +35,7 @@ export interface RunningServer {
   url: string;
   host: string;
   port: number;
+  /** config.auth.mode === 'required'. */
   authEnabled: boolean;
   kb: KbApp;
   /** Graceful: stop accepting, wait for in-flight requests (bounded by chat.shutdown_timeout_ms), release resources. */
@@ -43,6 +45,9 @@ export interface RunningServer {
 /** Starts the HTTP server; this is what `kb serve` runs. */
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.log.level, { format: config.log.format });
+  const authEnabled = config.auth.mode === 'required';
+  // Before anything is opened: an open server must not be reachable from other machines.
+  const host = resolveBindHost(config.auth.mode, opts.host ?? config.server.host);
   const ownDb = !opts.db;
   const db = opts.db ?? openStore(storePath(config));
   const cleanups: Array<() => void | Promise<void>> = [];
@@ -64,20 +69,17 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     if (st.version === null) log.warn({ error: st.error }, 'no dense index version is loaded yet: retrieval runs on BM25 only until `kb ingest` builds one');
   }
 
-  const authEnabled = countActiveKeys(db) > 0;
-  let host: string;
-  if (authEnabled) {
-    host = opts.host ?? (config.server.host || '0.0.0.0');
-  } else {
-    host = '127.0.0.1';
-    const wanted = opts.host ?? config.server.host;
+  const activeKeys = countActiveKeys(db);
+  if (authEnabled && activeKeys === 0) {
+    log.warn('auth is on (auth.mode: required) but no active API key exists: every /v1 request is refused (401) until one is created with `kb keys create`');
+  } else if (!authEnabled) {
     log.warn(
-      { requested_host: wanted || null },
-      'auth is off: no API keys exist, so the server binds 127.0.0.1 only and every /v1 route is open to local callers. Create a key with `kb keys create` to enable auth and listen on other interfaces.',
+      { host, active_keys: activeKeys },
+      `auth is off (auth.mode: off): every /v1 route is open to local callers on ${host}${activeKeys > 0 ? ` and the ${activeKeys} existing API key(s) are not checked` : ''}. Set auth.mode: required to use API keys and listen on other interfaces.`,
     );
   }
 
-  const kb = createApp({ config, db, retriever, log, assistants: opts.assistants, indexStatus, startIngestion: opts.startIngestion, startedWithKeys: authEnabled });
+  const kb = createApp({ config, db, retriever, log, assistants: opts.assistants, indexStatus, startIngestion: opts.startIngestion });
   for (const a of kb.deps.assistants.values()) {
     log.info({ assistant: a.id, mode: a.model ? 'generated' : 'extractive', target: a.model?.description ?? null }, a.model ? 'assistant ready' : 'assistant has no generator: chat answers extractively');
   }

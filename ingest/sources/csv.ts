@@ -99,7 +99,7 @@ export class CsvReader implements SourceReader {
         }
         const obj: Record<string, string> = {};
         for (let i = 0; i < header.length; i++) if (header[i]) obj[header[i]] = row.record[i];
-        yield mapRecord(obj, this.source, locator, raw);
+        yield mapRecord(obj, this.source, locator, raw, { csvCells: true });
       }
     } finally {
       parser.destroy();

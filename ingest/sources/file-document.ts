@@ -104,7 +104,10 @@ function parseMarkdown(text: string): FileParse {
     }
     for (const [key, value] of Object.entries((meta ?? {}) as Record<string, unknown>)) {
       const ours = FRONT_MATTER_KEYS[key.toLowerCase()];
-      if (ours && value !== null && value !== undefined) fields[ours] = value;
+      // A present-but-null ACL must reach the mapper (which quarantines it) rather than vanish
+      // and leave the document public; other null keys simply say nothing.
+      if (ours === 'acl_groups') fields[ours] = value;
+      else if (ours && value !== null && value !== undefined) fields[ours] = value;
     }
     body = text.slice(fm[0].length);
   }

@@ -71,7 +71,7 @@ describe('mapRecord', () => {
     expect(d.reason).toBe('invalid_date');
     expect(d.detail).toContain('next Tuesday');
     expect(bad(mapRecord({ id: 'a', body: 'x', tags: { a: 1 } }, s, 'f')).reason).toBe('invalid_field');
-    expect(bad(mapRecord({ id: 'a', body: 'x', acl_groups: [{}] }, s, 'f')).reason).toBe('invalid_field');
+    expect(bad(mapRecord({ id: 'a', body: 'x', acl_groups: [{}] }, s, 'f')).reason).toBe('invalid_acl');
     expect(bad(mapRecord({ id: 'a', body: 'x', title: ['t'] }, s, 'f')).reason).toBe('invalid_field');
     expect(bad(mapRecord([1, 2], s, 'f')).reason).toBe('invalid_record');
     expect(bad(mapRecord('text', s, 'f')).reason).toBe('invalid_record');

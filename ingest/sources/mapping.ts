@@ -3,6 +3,7 @@
 // through here so validation rules are identical across formats.
 
 import { documentKinds, type DocumentKind, type SourceConfig } from '../../src/config/index.ts';
+import { parseAcl } from './acl.ts';
 import type { SourceItem, SourceRecord } from './types.ts';
 
 /** Our field names, in the order they are mapped. */
@@ -155,8 +156,16 @@ export function parseList(value: unknown): string[] | undefined {
 /** The subset of SourceConfig the mapper needs (lets folder readers and tests pass less). */
 export type MappingConfig = Pick<SourceConfig, 'name' | 'kind' | 'mapping' | 'acl_groups'>;
 
-function fail(locator: string, raw: string, reason: string, detail: string): SourceItem {
-  return { ok: false, locator, raw, reason, detail };
+function fail(locator: string, raw: string, reason: string, detail: string, externalId?: string): SourceItem {
+  return externalId === undefined ? { ok: false, locator, raw, reason, detail } : { ok: false, locator, raw, reason, detail, externalId };
+}
+
+export interface MapOptions {
+  /**
+   * The record is a CSV row: an empty cell is how CSV says "no value", so an empty ACL cell means
+   * the field is not given (the source default applies). A blank-but-not-empty cell is still invalid.
+   */
+  csvCells?: boolean;
 }
 
 function safeStringify(obj: unknown): string {
@@ -170,10 +179,11 @@ function safeStringify(obj: unknown): string {
 /**
  * Applies the source's field mapping and validation to one parsed record.
  * Quarantine reasons: 'invalid_record' (not an object), 'missing_id', 'missing_body',
- * 'invalid_kind', 'invalid_date', 'invalid_field' (e.g. an object where text was expected).
+ * 'invalid_kind', 'invalid_date', 'invalid_field' (e.g. an object where text was expected),
+ * 'invalid_acl' (an ACL field present but empty, null or malformed: see acl.ts).
  * `raw` defaults to the record as JSON.
  */
-export function mapRecord(obj: unknown, source: MappingConfig, locator: string, raw?: string): SourceItem {
+export function mapRecord(obj: unknown, source: MappingConfig, locator: string, raw?: string, opts: MapOptions = {}): SourceItem {
   const rawText = raw ?? safeStringify(obj);
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     return fail(locator, rawText, 'invalid_record', `expected an object, got ${Array.isArray(obj) ? 'an array' : obj === null ? 'null' : typeof obj}`);
@@ -190,7 +200,7 @@ export function mapRecord(obj: unknown, source: MappingConfig, locator: string, 
   const externalId = id.trim();
   // Past this point the external id is known: naming it makes the record findable for the operator.
   const where = locator;
-  const reject = (reason: string, detail: string) => fail(where, rawText, reason, `record "${externalId}": ${detail}`);
+  const reject = (reason: string, detail: string) => fail(where, rawText, reason, `record "${externalId}": ${detail}`, externalId);
 
   const kindRaw = get('kind');
   let kind: DocumentKind = source.kind ?? 'news';
@@ -226,12 +236,14 @@ export function mapRecord(obj: unknown, source: MappingConfig, locator: string, 
 
   const tags = parseList(get('tags'));
   if (tags === undefined) return reject('invalid_field', `field "${fieldName('tags')}" must be a list or a ;/,-separated string`);
-  const groups = parseList(get('acl_groups'));
-  if (groups === undefined) {
-    return reject('invalid_field', `field "${fieldName('acl_groups')}" must be a list or a ;/,-separated string`);
+  // A record's own groups replace the source default; present-but-unusable never means public.
+  const aclRaw = get('acl_groups');
+  let aclGroups = [...(source.acl_groups ?? [])];
+  if (aclRaw !== undefined && !(opts.csvCells && aclRaw === '')) {
+    const acl = parseAcl(aclRaw);
+    if (!acl.ok) return reject('invalid_acl', `field "${fieldName('acl_groups')}" ${acl.problem}; value: ${safeStringify(aclRaw).slice(0, 200)}`);
+    aclGroups = acl.groups;
   }
-  const aclGroups = [...groups];
-  for (const g of source.acl_groups ?? []) if (!aclGroups.includes(g)) aclGroups.push(g);
 
   const record: SourceRecord = {
     externalId,

@@ -20,7 +20,15 @@ export interface SourceRecord {
 /** What a source reader yields: a mapped record, or a malformed one to quarantine. */
 export type SourceItem =
   | { ok: true; record: SourceRecord; locator: string; raw: string }
-  | { ok: false; locator: string; raw: string; reason: string; detail: string };
+  | {
+      ok: false;
+      locator: string;
+      raw: string;
+      reason: string;
+      detail: string;
+      /** The record's id when it was readable (lets the pipeline withdraw a stored version: see invalid_acl). */
+      externalId?: string;
+    };
 
 export interface SourceReader {
   /** Streams the source. Throws (rather than yielding) only when the source as a whole is unreadable. */

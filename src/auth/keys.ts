@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { DB } from '../store/index.ts';
+import { GROUP_NAME_RULE, isGroupName } from './groups.ts';
 
 // API keys: `kb_` + 32 random bytes (base64url). Only the SHA-256 hash is stored; lookups narrow
 // by the stored prefix and compare hashes in constant time, so timing reveals nothing.
@@ -26,7 +27,6 @@ export class KeyInputError extends Error {
 }
 
 const PREFIX_CHARS = 11; // "kb_" + 8 characters of the random part
-const GROUP_RE = /^[\p{L}\p{N}_.:-]{1,64}$/u;
 
 interface Row {
   id: number;
@@ -67,7 +67,7 @@ export function parseScopes(input: string | string[]): KeyScope[] {
 export function parseGroups(input: string | string[] | undefined): string[] {
   if (input === undefined) return [];
   const list = (Array.isArray(input) ? input : input.split(',')).map((s) => s.trim()).filter(Boolean);
-  for (const g of list) if (!GROUP_RE.test(g)) throw new KeyInputError(`invalid group name "${g}" (letters, digits, _ . : - ; at most 64)`);
+  for (const g of list) if (!isGroupName(g)) throw new KeyInputError(`invalid group name "${g}" (${GROUP_NAME_RULE})`);
   return [...new Set(list)];
 }
 

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import type { z } from 'zod';
+import { knownKeysAt } from './known-keys.ts';
 import { configSchema, type Config } from './schema.ts';
+import { closestKey } from './suggest.ts';
 
 export type { Config, SourceConfig, DocumentKind } from './schema.ts';
 export { documentKinds } from './schema.ts';
@@ -54,17 +57,43 @@ function readYaml(file: string): Tree {
   return parsed;
 }
 
-/** KB_A__B_C=v → { a: { b_c: v } }; KB_DATA_DIR and PORT are shortcuts. */
+/**
+ * KB_* variables that are not configuration keys: shortcuts and tool switches. Every other KB_*
+ * variable is a configuration override and must name a real key (a misspelt one is an error, not
+ * silently ignored). Add a name here when a tool reads its own KB_ variable.
+ */
+export const NON_CONFIG_ENV: Readonly<Record<string, string>> = {
+  KB_DATA_DIR: 'shortcut for data_dir',
+  KB_LOG_LEVEL: 'shortcut for log.level (KB_LOG__LEVEL wins when both are set)',
+  KB_DEBUG: 'the kb CLI prints stack traces',
+  KB_PYTHON: 'python interpreter for the trainer tests',
+  KB_LOG_FORMAT: 'shortcut for log.format (auto | json | pretty)',
+  KB_API_KEY: "a client's API key (the README's examples read it); the server ignores it",
+  KB_TRAINER_VENV: "the trainer's virtual environment folder (finetune/train/setup-venv.sh)",
+  KB_TRAINER_PYTHON: 'python used to create the trainer environment',
+};
+
+/** Parses an env value as a YAML scalar (numbers, booleans, JSON-ish lists); else the raw string. */
+function envValue(raw: string): unknown {
+  let value: unknown = raw;
+  try {
+    value = YAML.parse(raw);
+  } catch {
+    /* keep the raw string */
+  }
+  return value === null ? raw : value;
+}
+
+/** The configuration path a KB_A__B_C variable sets (["a", "b_c"]), or null for the non-config ones. */
+export function envKeyPath(name: string): string[] | null {
+  if (!name.startsWith('KB_') || name in NON_CONFIG_ENV) return null;
+  return name.slice(3).toLowerCase().split('__');
+}
+
+/** KB_A__B_C=v → { a: { b_c: v } }; KB_DATA_DIR, KB_LOG_LEVEL and PORT are shortcuts. */
 export function envOverrides(env: NodeJS.ProcessEnv): Tree {
   let out: Tree = {};
   const set = (keyPath: string[], raw: string) => {
-    let value: unknown = raw;
-    try {
-      value = YAML.parse(raw);
-    } catch {
-      /* keep the raw string */
-    }
-    if (value === null) value = raw;
     let node: Tree = {};
     const leaf = node;
     keyPath.slice(0, -1).forEach((k) => {
@@ -72,30 +101,104 @@ export function envOverrides(env: NodeJS.ProcessEnv): Tree {
       node[k] = next;
       node = next;
     });
-    node[keyPath[keyPath.length - 1]] = value;
+    node[keyPath[keyPath.length - 1]] = envValue(raw);
     out = deepMerge(out, leaf);
   };
+  // The documented shortcut first, so the generic KB_LOG__LEVEL overrides it.
+  if (env.KB_LOG_LEVEL) set(['log', 'level'], env.KB_LOG_LEVEL);
+  if (env.KB_LOG_FORMAT) set(['log', 'format'], env.KB_LOG_FORMAT);
   for (const [name, raw] of Object.entries(env)) {
-    if (raw === undefined || !name.startsWith('KB_') || name === 'KB_DATA_DIR') continue;
-    set(name.slice(3).toLowerCase().split('__'), raw);
+    const keyPath = raw === undefined ? null : envKeyPath(name);
+    if (keyPath) set(keyPath, raw!);
   }
   if (env.KB_DATA_DIR) out = deepMerge(out, { data_dir: env.KB_DATA_DIR });
   if (env.PORT) out = deepMerge(out, { server: { port: Number(env.PORT) } });
   return out;
 }
 
+/** Env variables whose key path starts with `path` (to name them in an error). */
+function envVarsUnder(env: NodeJS.ProcessEnv, path: string[]): string[] {
+  const prefix = path.join('.');
+  return Object.keys(env)
+    .filter((name) => env[name] !== undefined)
+    .filter((name) => {
+      const p = envKeyPath(name)?.join('.');
+      return p !== undefined && (p === prefix || p.startsWith(`${prefix}.`));
+    })
+    .sort();
+}
+
+/** A configuration file's parsed tree, to say which file a bad key came from. */
+export interface ConfigFile {
+  file: string;
+  tree: Tree;
+}
+
+function hasPath(tree: unknown, keyPath: readonly string[]): boolean {
+  let cur: unknown = tree;
+  for (const k of keyPath) {
+    if (typeof cur !== 'object' || cur === null || !Object.prototype.hasOwnProperty.call(cur, k)) return false;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return true;
+}
+
+/** Where a key's value came from: the KB_* variables that set it, else the last file holding it. */
+function origin(keyPath: string[], env: NodeJS.ProcessEnv, files: ConfigFile[]): string {
+  if (keyPath.length === 0) return '';
+  const vars = envVarsUnder(env, keyPath);
+  if (vars.length > 0) return ` (set by ${vars.join(', ')})`;
+  const file = [...files].reverse().find((f) => hasPath(f.tree, keyPath));
+  return file ? ` (in ${file.file})` : '';
+}
+
+/** One line per validation issue; unknown keys name their origin and the closest real key. */
+function describeIssues(issues: z.core.$ZodIssue[], env: NodeJS.ProcessEnv, files: ConfigFile[]): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const at = issue.path.map(String);
+    if (issue.code !== 'unrecognized_keys') {
+      lines.push(`  ${at.join('.') || '(root)'}: ${issue.message}${origin(at, env, files)}`);
+      continue;
+    }
+    const known = knownKeysAt(configSchema, issue.path);
+    for (const key of issue.keys) {
+      const full = [...at, key];
+      const guess = closestKey(key, known);
+      const vars = envVarsUnder(env, full);
+      let line = `  ${full.join('.')}: unknown key${origin(full, env, files)}`;
+      if (guess) {
+        const right = [...at, guess];
+        line += vars.length > 0 ? `; did you mean ${vars.map((v) => `KB_${right.map((s) => s.toUpperCase()).join('__')}${v.slice(3 + full.join('__').length)}`).join(', ')} (${right.join('.')})?` : `; did you mean "${right.join('.')}"?`;
+      } else if (known.length > 0) {
+        line += `; known keys here: ${known.join(', ')}`;
+      }
+      lines.push(line);
+    }
+  }
+  return lines;
+}
+
 /** Loads default.yaml < local.yaml < KB_* env < overrides, validates, resolves data_dir. */
 export function loadConfig(opts: LoadOptions = {}): Config {
   const dir = opts.configDir ?? path.join(projectRoot, 'config');
   const env = opts.env ?? process.env;
-  let tree = readYaml(path.join(dir, 'default.yaml'));
-  if (Object.keys(tree).length === 0) throw new ConfigError(`${path.join(dir, 'default.yaml')} is missing or empty`);
-  tree = deepMerge(tree, readYaml(path.join(dir, 'local.yaml')));
+  const files: ConfigFile[] = ['default.yaml', 'local.yaml'].map((name) => ({ file: path.join(dir, name), tree: readYaml(path.join(dir, name)) }));
+  if (Object.keys(files[0].tree).length === 0) throw new ConfigError(`${files[0].file} is missing or empty`);
+  let tree = deepMerge(files[0].tree, files[1].tree);
   tree = deepMerge(tree, envOverrides(env));
   if (opts.overrides) tree = deepMerge(tree, opts.overrides);
+  return parseConfig(tree, env, files);
+}
+
+/**
+ * Validates a merged configuration tree. `env` and `files` only serve the error message: they
+ * name the KB_* variable or the file behind a bad key.
+ */
+export function parseConfig(tree: Tree, env: NodeJS.ProcessEnv = {}, files: ConfigFile[] = []): Config {
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = describeIssues(parsed.error.issues, env, files);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const config = parsed.data;

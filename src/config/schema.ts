@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cronExpression, regexPattern } from './sections/common.ts';
+import { cronExpression, httpUrl, regexPattern } from './sections/common.ts';
 import { retrievalSchema } from './sections/retrieval.ts';
 import { coreSchema } from './sections/core.ts';
 import { finetuneSchema } from './sections/finetune.ts';
@@ -7,6 +7,7 @@ import { finetuneRunsSchema } from './sections/finetune-runs.ts';
 import { upstreamsSchema, assistantsSchema, chatSchema } from './sections/chat.ts';
 import { authSchema } from './sections/auth.ts';
 import { filesSchema } from './sections/files.ts';
+import { GROUP_NAME_RE, GROUP_NAME_RULE } from '../auth/groups.ts';
 
 // One zod schema per section of config/default.yaml. Sections added by later features live in
 // their own files and are composed here, so the whole app runs from one validated object.
@@ -36,7 +37,8 @@ export const sourceSchema = z
     mode: z.enum(['full', 'append']).default('full'),
     kind: z.enum(documentKinds).default('news'),
     mapping: mappingSchema.default({}),
-    acl_groups: z.array(z.string()).default([]),
+    // Default groups for records that state none; a record's own groups replace these.
+    acl_groups: z.array(z.string().regex(GROUP_NAME_RE, `an ACL group name (${GROUP_NAME_RULE})`)).default([]),
   })
   .strict();
 export type SourceConfig = z.infer<typeof sourceSchema>;
@@ -103,7 +105,7 @@ export const configSchema = z
         max_tokens: z.number().int().positive(),
         openai: z
           .object({
-            base_url: z.string().url(),
+            base_url: httpUrl,
             api_key: z.string(),
             dimensions: z.number().int().nonnegative(),
             timeout_ms: z.number().int().positive(),
@@ -134,6 +136,7 @@ export const configSchema = z
     auth: authSchema,
     files: filesSchema,
   })
-  .passthrough();
+  // Strict at every level: a misspelt key is an error naming it, never silently ignored.
+  .strict();
 
 export type Config = z.infer<typeof configSchema>;

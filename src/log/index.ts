@@ -22,13 +22,15 @@ export interface LoggerOptions {
 
 const SEVERITY = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-/** The level set in the environment, if any: KB_LOG_LEVEL (documented) or KB_LOG__LEVEL (the generic KB_<SECTION>__<KEY> rule). */
+/** The level set in the environment, if any: KB_LOG__LEVEL or its documented shortcut KB_LOG_LEVEL (the config loader's precedence: __ wins). */
 export function envLogLevel(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.KB_LOG_LEVEL || env.KB_LOG__LEVEL || undefined;
+  return env.KB_LOG__LEVEL || env.KB_LOG_LEVEL || undefined;
 }
 
 export function resolveLogFormat(format: LogFormat | undefined, isTTY: boolean, env: NodeJS.ProcessEnv = process.env): 'json' | 'pretty' {
-  const f = format ?? (env.KB_LOG_FORMAT as LogFormat | undefined) ?? 'auto';
+  // An explicit json/pretty wins; "auto" (the config default) still yields to KB_LOG_FORMAT for
+  // callers that build a logger without the config.
+  const f = format === 'json' || format === 'pretty' ? format : ((env.KB_LOG_FORMAT as LogFormat | undefined) || 'auto');
   if (f === 'json' || f === 'pretty') return f;
   return isTTY ? 'pretty' : 'json';
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { createKey, listKeys, parseGroups, parseScopes, revokeKey, type ApiKey } from '../../auth/keys.ts';
+import { countActiveKeys, createKey, listKeys, parseGroups, parseScopes, revokeKey, type ApiKey } from '../../auth/keys.ts';
+import type { Config } from '../../config/index.ts';
 import { openContext } from '../context.ts';
 
 const show = (k: ApiKey) =>
@@ -15,6 +16,13 @@ const publicJson = (k: ApiKey) => ({
   revoked_at: k.revokedAt,
   last_used_at: k.lastUsedAt,
 });
+
+/** What the configuration this command loaded does with keys (the server reads the same one). */
+export function authModeNote(config: Config): string {
+  return config.auth.mode === 'required'
+    ? 'auth.mode is required in this configuration: servers using it check this key on the next request.'
+    : 'auth.mode is off in this configuration: servers using it do not check keys at all (and bind loopback only). Set auth.mode: required (config/local.yaml or KB_AUTH__MODE=required) and restart the server to enforce keys.';
+}
 
 export function register(program: Command): void {
   const keys = program.command('keys').description('API keys for the chat API (stored hashed; the secret is shown once)');
@@ -32,12 +40,9 @@ export function register(program: Command): void {
       const ctx = openContext();
       try {
         const { key, secret } = createKey(ctx.db, { name: opts.name, scopes, groups });
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ ...publicJson(key), secret })}\n`);
-          return;
-        }
-        process.stdout.write(`${show(key)}\n\n  ${secret}\n\nThis secret is shown only now; it is stored hashed. Send it as "Authorization: Bearer <secret>".\n`);
-        process.stderr.write('Note: a server started without keys binds 127.0.0.1; restart it to listen on server.host.\n');
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ...publicJson(key), secret, auth_mode: ctx.config.auth.mode })}\n`);
+        else process.stdout.write(`${show(key)}\n\n  ${secret}\n\nThis secret is shown only now; it is stored hashed. Send it as "Authorization: Bearer <secret>".\n`);
+        process.stderr.write(`Note: ${authModeNote(ctx.config)}\n`);
       } finally {
         ctx.close();
       }
@@ -53,7 +58,10 @@ export function register(program: Command): void {
       try {
         const list = listKeys(ctx.db, { includeRevoked: opts.all });
         if (opts.json) process.stdout.write(`${JSON.stringify(list.map(publicJson))}\n`);
-        else process.stdout.write(list.length ? `${list.map(show).join('\n')}\n` : 'no keys (the server runs with auth off, on 127.0.0.1 only)\n');
+        else {
+          const none = ctx.config.auth.mode === 'required' ? 'no keys: auth.mode is required, so every /v1 request is refused until one is created' : 'no keys (auth.mode is off: the server is open on loopback only)';
+          process.stdout.write(list.length ? `${list.map(show).join('\n')}\n` : `${none}\n`);
+        }
       } finally {
         ctx.close();
       }
@@ -69,6 +77,10 @@ export function register(program: Command): void {
         const k = revokeKey(ctx.db, id);
         if (!k) throw new Error(`no active key with id or prefix "${id}"`);
         process.stdout.write(`revoked ${show(k)}\n`);
+        // Revoking the last key never opens the server: say what it does instead.
+        if (countActiveKeys(ctx.db) === 0 && ctx.config.auth.mode === 'required') {
+          process.stderr.write('Note: no active key remains; auth.mode is required, so every /v1 request is refused until `kb keys create` makes one.\n');
+        }
       } finally {
         ctx.close();
       }

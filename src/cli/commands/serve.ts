@@ -8,6 +8,7 @@ import { formatReport } from '../../../ingest/report.ts';
 import { spawnIngestion } from '../../../ingest/spawn.ts';
 import { startScheduler, type Scheduler } from '../../../ingest/scheduler.ts';
 import { createProgress } from '../../progress/index.ts';
+import { resolveBindHost } from '../../../serve/bind.ts';
 
 export function register(program: Command): void {
   program
@@ -18,10 +19,12 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be 0-65535, got ${v}`);
       return n;
     })
-    .option('--host <host>', 'interface to bind when API keys exist (default: server.host or 0.0.0.0)')
+    .option('--host <host>', 'interface to bind (default: server.host; only a loopback address while auth.mode is off)')
     .option('--no-scheduler', 'do not run the weekly ingestion schedule in this process')
     .action(async (opts: { port?: number; host?: string; scheduler: boolean }) => {
       const config = loadConfig();
+      // Fail on an unsafe bind before a first-start ingestion spends minutes.
+      resolveBindHost(config.auth.mode, opts.host ?? config.server.host);
       const log = createLogger(config.log.level, { format: config.log.format });
       const db = openStore(storePath(config));
       const ctx = { config, db, log };

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { httpUrl } from './common.ts';
 
 // `upstreams:`, `assistants:` and `chat:` sections — the chat API's models and behaviour
 // (see config/default.yaml for the meaning of each key).
 
 export const upstreamSchema = z
   .object({
-    base_url: z.string().url(),
+    base_url: httpUrl,
     api_key: z.string().default(''),
     timeout_ms: z.number().int().positive().default(60000),
     max_retries: z.number().int().min(0).max(5).default(1),

@@ -13,6 +13,8 @@ export interface TestServerOptions {
   upstreamSettings?: Record<string, unknown>;
   overrides?: Record<string, unknown>;
   keys?: Array<{ name: string; scopes: KeyScope[]; groups: string[] }>;
+  /** auth.mode; default: `required` when `keys` are given, else `off` (the shipped default). */
+  authMode?: 'off' | 'required';
   leakyRetriever?: boolean;
   degraded?: string[];
   server?: Partial<StartServerOptions>;
@@ -43,18 +45,26 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
         : {}),
     ...o.overrides,
   };
+  const authMode = o.authMode ?? (o.keys?.length ? 'required' : 'off');
+  overrides.auth = { ...(overrides.auth as Record<string, unknown> | undefined), mode: authMode };
   const config = loadConfig({ env: {}, overrides });
   const secrets = (o.keys ?? []).map((k) => createKey(fixture.db, k).secret);
   const retriever = new TestRetriever(fixture.db, { ignoreAcl: o.leakyRetriever, degraded: o.degraded });
-  const server = await startServer(config, {
-    retriever,
-    db: fixture.db,
-    log: silentLogger,
-    port: 0,
-    host: '127.0.0.1',
-    indexStatus: () => ({ loaded: true, version: 1 }),
-    ...o.server,
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, {
+      retriever,
+      db: fixture.db,
+      log: silentLogger,
+      port: 0,
+      host: '127.0.0.1',
+      indexStatus: () => ({ loaded: true, version: 1 }),
+      ...o.server,
+    });
+  } catch (err) {
+    fixture.cleanup();
+    throw err;
+  }
   const baseURL = `${server.url}/v1`;
   return {
     server,
