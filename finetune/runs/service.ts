@@ -8,6 +8,7 @@ import { buildRunConfig, type RunConfig, type TrainingRecommendation } from '../
 import { createRun, launchTrainer, resumeRun, type RunHooks, type TrainerLauncher } from './orchestrator.ts';
 import { getRun, type RunRecord } from './store.ts';
 import { recordThroughput, type ThroughputRecord } from '../plan/throughput.ts';
+import { resolveTrainerPython } from '../train/venv.ts';
 
 // `kb finetune train` / `resume` as functions (the CLI and the semiannual job share them):
 // config from the planner's recommendation + overrides, the run folder, the trainer, and the
@@ -38,7 +39,7 @@ export function runsDir(config: Config): string {
 }
 
 export function launcherFor(config: Config): TrainerLauncher {
-  return { python: config.finetune_runs.python };
+  return { python: resolveTrainerPython(config.finetune_runs.python) };
 }
 
 /** The first free run name for the half-year. */

@@ -745,7 +745,8 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr, flush=True)
         return EXIT_INVALID
     except ImportError as e:
-        msg = f"{e}. Install the trainer's packages: pip install torch transformers peft accelerate safetensors (bitsandbytes for QLoRA)"
+        msg = (f"{e}. Set up the trainer's environment: finetune/train/setup-venv.sh, or pip install -r "
+               "finetune/train/requirements.txt (plus bitsandbytes for QLoRA) into this interpreter")
         emit("error", kind="missing_dependency", message=msg)
         print(f"error: {msg}", file=sys.stderr, flush=True)
         return EXIT_FAILED
