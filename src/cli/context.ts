@@ -15,8 +15,9 @@ export function storePath(config: Config): string {
   return path.join(config.data_dir, 'kb.sqlite');
 }
 
-export function openContext(config: Config = loadConfig()): AppContext {
-  const db = openStore(storePath(config));
+/** `check`: run PRAGMA quick_check first (long-running and writing commands; see openStore). */
+export function openContext(config: Config = loadConfig(), opts: { check?: boolean } = {}): AppContext {
+  const db = openStore(storePath(config), { check: opts.check });
   const log = createLogger(config.log.level);
   return { config, db, log, close: () => db.close() };
 }

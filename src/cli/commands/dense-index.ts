@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .description('verify every index version\'s file (SHA-256, structure, header against its record) and the active version\'s labels; exits 1 if anything is bad')
     .option('--json', 'print one JSON object')
     .action((opts: { json?: boolean }) => {
-      const ctx = openContext();
+      const ctx = openContext(undefined, { check: true });
       try {
         const health = indexHealth(ctx.db, ctx.config.data_dir, { all: true });
         const versions = health.versions ?? [];
@@ -82,7 +82,7 @@ export function register(program: Command): void {
     .description('build a new dense index version from all live chunks (vectors from the embedding cache; missing ones are embedded) and activate it')
     .option('--json', 'print the sync report as one JSON object')
     .action(async (opts: { json?: boolean }) => {
-      const ctx = openContext();
+      const ctx = openContext(undefined, { check: true });
       const embedder = createEmbedder(ctx.config);
       try {
         // The ingestion lock: a rebuild and an ingestion run must not build versions at once.
