@@ -3,6 +3,7 @@ import { hasScope, verifyKey } from '../../src/auth/keys.ts';
 import type { AppDeps, IndexStatusReport } from '../deps.ts';
 import { authenticate, requireScope } from '../middleware/auth.ts';
 import { routeLabel } from '../state.ts';
+import { guardSidecars } from '../../src/store/wal-guard.ts';
 
 interface Check {
   ok: boolean;
@@ -45,6 +46,8 @@ export function denseState(st: IndexStatusReport): { state: DenseState; degraded
 export function healthRoutes(deps: AppDeps): Router {
   const r = Router();
   const opsScopes = ['metrics', 'admin'] as const;
+  const sidecars = guardSidecars(deps.db);
+  let sidecarsReported = false;
 
   r.get('/healthz', routeLabel('/healthz'), (_req, res) => {
     res.json({ status: 'ok' });
@@ -61,7 +64,10 @@ export function healthRoutes(deps: AppDeps): Router {
     const checks: Record<string, Check> = {};
     try {
       deps.db.prepare('SELECT 1').get();
-      checks.store = { ok: deps.db.open };
+      const moved = sidecars.check();
+      checks.store = moved ? { ok: false, detail: moved } : { ok: deps.db.open };
+      if (moved && !sidecarsReported) deps.log.error({ detail: moved }, 'store files changed under the running server: not ready');
+      sidecarsReported ||= !!moved;
     } catch (err) {
       checks.store = { ok: false, detail: (err as Error).message };
     }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { IndexFileError } from './file-format.ts';
+import { StoreError } from '../store/diagnose.ts';
 import { checkScan, scanIndexFile, scanIndexFileAsync, type ScanResult } from './integrity.ts';
 
 // hnswlib-node is CommonJS; the default import is its exports object.
@@ -255,7 +256,7 @@ export class HnswIndex {
       fs.renameSync(tmp, file);
     } catch (err) {
       fs.rmSync(tmp, { force: true });
-      throw err;
+      throw diskFullOr(err, file, dir);
     }
     fsyncDir(dir);
     return { sha256: scan.sha256, bytes: scan.bytes };
@@ -295,4 +296,23 @@ function assertDim(dim: number): void {
 function assertLabel(label: number): void {
   // hnswlib-node converts labels with Uint32Value: larger values would silently wrap.
   if (!Number.isInteger(label) || label < 0 || label > 0xffffffff) throw new Error(`label must be an integer in [0, 2^32), got ${label}`);
+}
+
+/**
+ * hnswlib ignores write errors, so a full disk shows up only as a short or malformed temp file.
+ * When the filesystem is (nearly) out of space, say so instead of "truncated".
+ */
+function diskFullOr(err: unknown, file: string, dir: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  let free: number | null = null;
+  try {
+    const s = fs.statfsSync(dir);
+    free = s.bavail * s.bsize;
+  } catch {
+    /* unknown */
+  }
+  const full = code === 'ENOSPC' || code === 'EDQUOT' || (err instanceof IndexFileError && free !== null && free < 64 * 2 ** 20);
+  if (!full) return err;
+  const freeText = free === null ? 'free space unknown' : `${(free / 2 ** 20).toFixed(1)} MiB free`;
+  return new StoreError('disk_full', `disk full: the index file ${file} could not be written completely (${freeText} in ${dir}); the previous version keeps serving. Free space and rerun.`, { cause: err });
 }

@@ -229,8 +229,9 @@ export function scanIndexFile(file: string): ScanResult {
     const bytes = fs.fstatSync(fd).size;
     const scanner = new Scanner(file, bytes);
     const buf = Buffer.allocUnsafe(CHUNK);
-    for (let pos = 0; ; ) {
-      const n = fs.readSync(fd, buf, 0, CHUNK, pos);
+    // Bounded by the size fstat reported: a device or a file still growing cannot loop forever.
+    for (let pos = 0; pos < bytes; ) {
+      const n = fs.readSync(fd, buf, 0, Math.min(CHUNK, bytes - pos), pos);
       if (n === 0) break;
       scanner.update(buf.subarray(0, n));
       pos += n;
@@ -253,8 +254,8 @@ export async function scanIndexFileAsync(file: string): Promise<ScanResult> {
     const bytes = (await handle.stat()).size;
     const scanner = new Scanner(file, bytes);
     const buf = Buffer.allocUnsafe(CHUNK);
-    for (let pos = 0; ; ) {
-      const { bytesRead } = await handle.read(buf, 0, CHUNK, pos);
+    for (let pos = 0; pos < bytes; ) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(CHUNK, bytes - pos), pos);
       if (bytesRead === 0) break;
       scanner.update(buf.subarray(0, bytesRead));
       pos += bytesRead;

@@ -54,6 +54,20 @@ describe('/readyz', () => {
     expect(await broken.json()).toMatchObject({ status: 'not_ready', checks: { bm25: { ok: false } } });
   });
 
+  it('turns not ready, naming the file and the recovery, when the WAL/SHM files are deleted under the running server', async () => {
+    t = await startTestServer();
+    expect((await fetch(`${t.server.url}/readyz`)).status).toBe(200);
+    const store = path.join(t.fixture.dir, 'kb.sqlite');
+    expect(fs.existsSync(`${store}-wal`)).toBe(true);
+    fs.rmSync(`${store}-wal`);
+    fs.rmSync(`${store}-shm`);
+    const r = await fetch(`${t.server.url}/readyz`);
+    expect(r.status).toBe(503);
+    const body = await r.json();
+    expect(body).toMatchObject({ status: 'not_ready', checks: { store: { ok: false } } });
+    expect(body.checks.store.detail).toMatch(/kb\.sqlite-wal was deleted while this process had the store open.*Stop every kb process/);
+  });
+
   it('with the real reader: a corrupt active file → 200, degraded, serving the older verified version', async () => {
     const fixture = createFixture();
     const model = 'local:test/e5@q8';
