@@ -14,7 +14,7 @@ export interface Lock {
   release(): void;
 }
 
-const WHAT: Record<string, string> = { ingest: 'another ingestion run (or `kb index rebuild`)' };
+const WHAT: Record<string, string> = { ingest: 'another ingestion run (or `kb index rebuild`)', finetune: 'another fine-tune job' };
 
 /** "pid 123 on host db1, since …" from a lock row (owner is host:pid:…). */
 export function describeHolder(holder: { owner: string; pid: number | null; acquired_at: string }): string {

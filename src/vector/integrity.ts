@@ -164,8 +164,8 @@ class Scanner {
         if (n >= h.elements) this.fail(`element ${this.element}: level-0 link to ${n} is past the last element (${h.elements})`);
       }
       if ((buf[off + 2] & 1) === 0) this.live++;
-      const label = buf.readBigUInt64LE(off + h.labelOffset);
-      if (label > 0xffffffffn) this.fail(`element ${this.element}: label ${label} is out of range`);
+      // Labels are chunk ids below 2^32 (hnswlib-node's limit): the high word must be 0.
+      if (buf.readUInt32LE(off + h.labelOffset + 4) !== 0) this.fail(`element ${this.element}: label ${buf.readBigUInt64LE(off + h.labelOffset)} is out of range`);
       this.element++;
       return h.sizePerElement;
     }
