@@ -7,7 +7,9 @@ import { projectRoot } from '../../src/config/index.ts';
 import { openStore } from '../../src/store/index.ts';
 import { Corpus, makeGetVectors } from '../../src/vector/test-corpus.ts';
 import { syncDenseIndex } from '../../src/vector/versions.ts';
-import { DIM, MODEL, PARAMS } from './support/corrupt-index-child.ts';
+import { FUZZ, MODEL } from './support/index-params.ts';
+
+const { dim: DIM, params: PARAMS } = FUZZ;
 
 // Issue 10.1: bytes flipped at random offsets of a real index file (seeded, bounded) must never
 // crash a process (hnswlib segfaults on a bad file: exit 139). Loads run in a child process so a

@@ -15,9 +15,9 @@ import { DenseIndexReader } from '../../../src/vector/reader.ts';
 import { makeGetVectors, randomVectors } from '../../../src/vector/test-corpus.ts';
 import { activeVersion, syncDenseIndex } from '../../../src/vector/versions.ts';
 
-export const MODEL = 'local:test/e5@q8';
-export const DIM = 24;
-export const PARAMS = { m: 6, ef_construction: 40, ef_search: 40, keep_versions: 3 };
+import { FUZZ, MODEL } from './index-params.ts';
+
+const { dim: DIM, params: PARAMS } = FUZZ;
 
 const [pristine, seedArg, trialsArg, checksums] = process.argv.slice(2);
 const rng = createRng(Number(seedArg));
