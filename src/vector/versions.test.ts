@@ -278,6 +278,18 @@ describe('syncDenseIndex', () => {
     assertInvariant();
   });
 
+  it('removes files of versions that were never activated (a sync killed before its commit)', async () => {
+    corpus.addDocument(3);
+    const v1 = await sync();
+    const orphan = path.join(dataDir, 'index', 'local-test-e5-q8-v7.hnsw');
+    fs.copyFileSync(path.join(dataDir, v1.file!), orphan);
+    fs.writeFileSync(path.join(dataDir, 'index', 'x-v1.hnsw.corrupt'), 'kept');
+    corpus.addDocument(1);
+    await sync();
+    expect(fs.existsSync(orphan)).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'index', 'x-v1.hnsw.corrupt'))).toBe(true);
+  });
+
   it('removes temp files left by a dead writer', async () => {
     corpus.addDocument(2);
     fs.mkdirSync(path.join(dataDir, 'index'), { recursive: true });

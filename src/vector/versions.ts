@@ -159,6 +159,7 @@ export async function syncDenseIndex(opts: SyncOptions): Promise<SyncReport> {
   const indexDir = path.join(dataDir, 'index');
   fs.mkdirSync(indexDir, { recursive: true });
   removeStaleTempFiles(indexDir, log);
+  removeOrphanFiles(db, indexDir, log);
 
   const active = activeVersion(db);
   // Chunks created after this point are left for the next sync.
@@ -386,6 +387,20 @@ export function pruneVersions(db: DB, dataDir: string, keep: number, log: Logger
   }
   if (removed.length) fsyncDir(path.join(dataDir, 'index'));
   return removed;
+}
+
+/**
+ * Removes index files no version refers to: written by a sync killed before its activation
+ * committed. Safe because syncs are serialised by the ingestion lock (the caller holds it), so
+ * no other sync can be between its rename and its commit. `.corrupt` files are kept for the operator.
+ */
+function removeOrphanFiles(db: DB, indexDir: string, log: Logger): void {
+  const known = new Set(listVersions(db).map((v) => path.basename(v.file)));
+  for (const name of fs.readdirSync(indexDir)) {
+    if (!name.endsWith('.hnsw') || known.has(name)) continue;
+    fs.rmSync(path.join(indexDir, name), { force: true });
+    log.info({ file: name }, 'removed an index file of a version that was never activated');
+  }
 }
 
 /** Removes temp files left by writers that died mid-write (their pid is gone). */

@@ -65,6 +65,9 @@ describe('kill -9 during index activation', () => {
       const next = await syncDenseIndex({ db, dataDir: dir, modelId: MODEL, dim: DIM, params: PARAMS, getVectors: makeGetVectors(MODEL, DIM), rebuild: true });
       expect(next.vectors).toBe(15_000);
       expectAgree(db, dir);
+      // No file of a never-activated version is left behind.
+      const referenced = new Set((db.prepare('SELECT file FROM index_versions').pluck().all() as string[]).map((f) => path.basename(f)));
+      expect(fs.readdirSync(path.join(dir, 'index')).filter((f) => !referenced.has(f))).toEqual([]);
       db.close();
     }
     expect(landed).toHaveLength(2);
