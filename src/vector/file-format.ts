@@ -23,7 +23,8 @@ export interface HnswFileInfo {
 export class IndexFileError extends Error {
   constructor(
     readonly file: string,
-    detail: string,
+    /** What is wrong, without the path (for callers that must not see server paths). */
+    readonly detail: string,
   ) {
     super(`index file ${file}: ${detail}`);
     this.name = 'IndexFileError';

@@ -117,6 +117,7 @@ describe('DenseIndexReader', () => {
     expect(st).toMatchObject({ version: v1.version_id, activeVersion: v3.version_id, verified: 'checksum' });
     expect(st.fallback).toMatchObject({ activeVersion: v3.version_id, servingVersion: v1.version_id });
     expect(st.fallback!.reason).toMatch(/checksum mismatch/);
+    expect(JSON.stringify(st.fallback) + st.error!.message).not.toContain(dataDir); // status reaches API callers via `degraded`
     expect(st.error).toMatchObject({ version: v3.version_id });
     // v1's labels are chunk ids: still-live chunks are found; chunks added since are not in it.
     expect(r.search(queryFor(ids[3]), 1)[0].label).toBe(ids[3]);

@@ -4,6 +4,7 @@ import { silentLogger } from '../log/index.ts';
 import type { HnswIndex, HnswHit } from './hnsw.ts';
 import { activeVersion, listVersions, type IndexVersion } from './versions.ts';
 import { loadVersionAsync } from './verify.ts';
+import { IndexFileError } from './file-format.ts';
 
 export interface DenseIndexReaderOptions {
   db: DB;
@@ -139,7 +140,8 @@ export class DenseIndexReader {
       this.log.info({ version: version.id, previous, model: version.model_id, vectors: version.vectors, verified: version.sha256 ? 'checksum' : 'structure_only' }, 'dense index version loaded');
       return true;
     } catch (err) {
-      const message = (err as Error).message;
+      // Without the path: status() reaches API callers through the retriever's `degraded` notes.
+      const message = err instanceof IndexFileError ? err.detail : (err as Error).message;
       this.failures = version.id === this.failedVersion ? this.failures + 1 : 1;
       this.failedVersion = version.id;
       this.retryAt = Date.now() + Math.min(MAX_RETRY_MS, this.intervalMs * 2 ** this.failures);

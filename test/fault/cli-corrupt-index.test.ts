@@ -67,6 +67,7 @@ describe('kb commands on a corrupt active index file', () => {
     const j = JSON.parse(r.stdout);
     expect(j.hits.length).toBeGreaterThan(0);
     expect(j.degraded.join('\n')).toMatch(new RegExp(`active vector index version ${v2} failed verification.*serving version ${v1}`));
+    expect(j.degraded.join('\n')).not.toContain(env.dir); // no server paths in what API callers see
   });
 
   it('index verify exits 1 naming the bad file; rebuild repairs it; verify then passes', () => {
