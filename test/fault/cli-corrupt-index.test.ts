@@ -48,7 +48,8 @@ beforeAll(async () => {
 });
 afterAll(() => env?.close());
 
-describe('kb commands on a corrupt active index file', () => {
+// Each test spawns one to three `kb` processes (a few seconds each on a loaded 2-core machine).
+describe('kb commands on a corrupt active index file', { timeout: 180_000 }, () => {
   it('status reports the file as bad, what servers serve instead, and the recovery', () => {
     const r = kb(['status', '--json']);
     expect(r.signal, r.stderr).toBeNull();

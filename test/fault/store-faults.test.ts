@@ -59,7 +59,7 @@ describe('disk full during ingestion', () => {
   });
 });
 
-describe('a damaged store', () => {
+describe('a damaged store', { timeout: 120_000 }, () => {
   it('is refused at open (quick_check) with the recovery named', async () => {
     env = await makeIngestEnv({}, { model: false });
     env.writeSource(Array.from({ length: 40 }, (_, i) => article(i + 1)));
@@ -95,7 +95,7 @@ describe('a damaged store', () => {
   });
 });
 
-describe('a data folder this user cannot write', () => {
+describe('a data folder this user cannot write', { timeout: 120_000 }, () => {
   it('names the folder and the permission problem instead of "unable to open database file"', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-ro-'));
     dirs.push(dir);
