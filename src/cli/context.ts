@@ -15,9 +15,9 @@ export function storePath(config: Config): string {
   return path.join(config.data_dir, 'kb.sqlite');
 }
 
-/** `check`: run PRAGMA quick_check first (long-running and writing commands; see openStore). */
+/** `check`: run PRAGMA quick_check first unless store.check_on_start is off (long-running and writing commands; see openStore). */
 export function openContext(config: Config = loadConfig(), opts: { check?: boolean } = {}): AppContext {
-  const db = openStore(storePath(config), { check: opts.check });
+  const db = openStore(storePath(config), { check: opts.check && config.store.check_on_start === 'quick' });
   const log = createLogger(config.log.level);
   return { config, db, log, close: () => db.close() };
 }

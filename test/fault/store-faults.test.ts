@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runIngestion } from '../../ingest/pipeline.ts';
-import { projectRoot } from '../../src/config/index.ts';
+import { loadConfig, projectRoot } from '../../src/config/index.ts';
+import { openContext } from '../../src/cli/context.ts';
 import { StoreError } from '../../src/store/diagnose.ts';
 import { openStore } from '../../src/store/index.ts';
 import { article, makeIngestEnv, type IngestEnv } from '../helpers/ingest-env.ts';
@@ -83,6 +84,11 @@ describe('a damaged store', { timeout: 120_000 }, () => {
     expect((err as StoreError).fault).toBe('damaged');
     expect((err as Error).message).toMatch(new RegExp(`the store ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged`));
     expect((err as Error).message).toMatch(/restore kb\.sqlite from a backup.*\.recover.*re-ingest/);
+
+    // The check follows store.check_on_start.
+    const configFor = (check: 'quick' | 'off') => loadConfig({ env: {}, overrides: { data_dir: env!.dir, store: { check_on_start: check } } });
+    expect(() => openContext(configFor('quick'), { check: true })).toThrow(/is damaged: PRAGMA quick_check reports/);
+    openContext(configFor('off'), { check: true }).close();
 
     const cli = spawnSync(process.execPath, [path.join(projectRoot, 'bin/kb.mjs'), 'ingest'], {
       env: { ...process.env, KB_DATA_DIR: env.dir, KB_LOG__LEVEL: 'warn' },

@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .action(async (opts: { port?: number; host?: string; scheduler: boolean }) => {
       const config = loadConfig();
       const log = createLogger(config.log.level);
-      const db = openStore(storePath(config), { check: true }); // refuse to serve a damaged store
+      const db = openStore(storePath(config), { check: config.store.check_on_start === 'quick' }); // refuse to serve a damaged store
       const ctx = { config, db, log };
 
       // First start on an empty store: ingest (the demo world when no sources are configured).
