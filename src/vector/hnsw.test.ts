@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HnswIndex } from './hnsw.ts';
-import { IndexFileError, inspectIndexFile } from './file-format.ts';
+import { IndexFileError } from './file-format.ts';
+import { scanIndexFile } from './integrity.ts';
 import { randomVectors } from './test-corpus.ts';
 
 const DIM = 16;
@@ -106,8 +107,9 @@ describe('HnswIndex', () => {
     index.remove(3);
     await index.writeAtomic(file);
     expect(fs.readdirSync(dir)).toEqual(['a.hnsw']);
-    const info = inspectIndexFile(file);
-    expect(info).toMatchObject({ dim: DIM, elements: 120, m: 8, efConstruction: 64 });
+    const info = scanIndexFile(file);
+    expect(info.header).toMatchObject({ dim: DIM, elements: 120, m: 8, efConstruction: 64 });
+    expect(info.live).toBe(119);
     const loaded = HnswIndex.load(file, DIM);
     expect(loaded.count).toBe(119);
     expect(loaded.liveLabels()).toEqual(index.liveLabels());
