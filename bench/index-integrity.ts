@@ -53,6 +53,7 @@ try {
   const full = await time('HnswIndex.load with checksum', () => HnswIndex.load(file, dim, { sha256: written.sha256, bytes: written.bytes, liveCount: n }));
   console.log(`verification adds ${(scan).toFixed(0)} ms to a ${native.toFixed(0)} ms load (${((full / native - 1) * 100).toFixed(0)}% more); at 1M × 384 (≈1,606 MiB) that is ≈ ${((1606 / mib) * scan / 1000).toFixed(1)} s`);
   console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(JSON.stringify({ bench: 'index-integrity', n, dim, mib, scan_ms: scan, native_load_ms: native, verified_load_ms: full, loadavg: os.loadavg()[0] }));
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

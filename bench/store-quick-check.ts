@@ -39,13 +39,16 @@ try {
     console.log(`built ${chunks} chunks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const mib = fs.statSync(file).size / 2 ** 20;
+  const times: number[] = [];
   for (let r = 0; r < repeat; r++) {
     const t = performance.now();
     const res = db.pragma('quick_check(10)', { simple: true });
     const ms = performance.now() - t;
+    times.push(ms);
     console.log(`quick_check → ${String(res)} on ${mib.toFixed(0)} MiB: ${ms.toFixed(0)} ms (${(mib / (ms / 1000)).toFixed(0)} MiB/s)`);
   }
   db.close();
+  console.log(JSON.stringify({ bench: 'store-quick-check', chunks, mib, quick_check_ms: times, loadavg: os.loadavg()[0] }));
   console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
   if (!f.get('keep')) fs.rmSync(dir, { recursive: true, force: true });
