@@ -35,7 +35,7 @@ export function spawnIngestion(config: Config, db: DB, trigger: 'api' | 'schedul
       const runId = db.prepare('SELECT id FROM ingest_runs WHERE pid = ? ORDER BY id DESC LIMIT 1').pluck().get(child.pid) as number | undefined;
       if (runId !== undefined) return resolve({ run_id: runId, done });
       if (exited) {
-        const busy = /lock "ingest" is held by/.test(stderr);
+        const busy = /holds the "ingest" lock/.test(stderr);
         const err = new Error(busy ? 'An ingestion run is already running.' : `ingestion process exited before starting a run: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
         if (busy) (err as Error & { code: string }).code = 'ingest_running';
         return reject(err);

@@ -16,7 +16,7 @@ import { rateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { chatRoutes } from './routes/chat.ts';
-import { healthRoutes } from './routes/health.ts';
+import { denseState, healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
 import { retrieveRoutes } from './routes/retrieve.ts';
 
@@ -54,6 +54,14 @@ export function createApp(opts: CreateAppOptions): KbApp {
     indexStatus: opts.indexStatus,
     startIngestion: opts.startIngestion,
   };
+
+  if (deps.indexStatus) {
+    const provider = deps.indexStatus;
+    deps.metrics.indexState = async () => {
+      const st = await provider();
+      return { state: denseState(st).state, serving: (st.version as number | null | undefined) ?? null, active: (st.activeVersion as number | null | undefined) ?? null };
+    };
+  }
 
   const app = express();
   app.disable('x-powered-by');

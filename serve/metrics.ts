@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 // Prometheus metrics on a private registry (several servers in one process — tests — do not clash).
 
@@ -46,7 +46,38 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /** Set by the app: the dense index's state, read at scrape time. */
+  indexState: (() => Promise<{ state: string; serving: number | null; active: number | null } | null>) | null = null;
+  private readonly denseStates = ['ok', 'loading', 'no_index', 'fallback', 'bm25_only'] as const;
+  readonly denseIndex: Gauge<'state'>;
+  readonly denseVersion: Gauge<'kind'>;
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const self = this;
+    this.denseIndex = new Gauge({
+      name: 'kb_dense_index_state',
+      help: 'Dense index state (1 = current): ok, loading, no_index, fallback (an older version serves because the active file failed verification), bm25_only',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      async collect() {
+        const st = await self.indexState?.().catch(() => null);
+        if (!st) return;
+        for (const s of self.denseStates) this.set({ state: s }, s === st.state ? 1 : 0);
+      },
+    });
+    this.denseVersion = new Gauge({
+      name: 'kb_dense_index_version',
+      help: 'Dense index version id: the one active in the store and the one being served (absent when none)',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      async collect() {
+        const st = await self.indexState?.().catch(() => null);
+        this.reset();
+        if (st?.active != null) this.set({ kind: 'active' }, st.active);
+        if (st?.serving != null) this.set({ kind: 'serving' }, st.serving);
+      },
+    });
+
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'kb_process_' });
   }
 

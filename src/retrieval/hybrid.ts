@@ -176,6 +176,12 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
       const why = denseUnavailable();
       if (why) degraded.push(`dense: ${why}`);
       else {
+        const fb = dense!.status().fallback;
+        if (fb) {
+          degraded.push(
+            `dense: the active vector index version ${fb.activeVersion} failed verification (${fb.reason}); serving version ${fb.servingVersion}, so chunks indexed since are found by BM25 only — run \`kb index rebuild\``,
+          );
+        }
         const te = performance.now();
         const e = embedder!;
         const cached = queryVectors.get(`${e.id}\n${query}`);

@@ -26,7 +26,7 @@ export function register(program: Command): void {
       // Fail on an unsafe bind before a first-start ingestion spends minutes.
       resolveBindHost(config.auth.mode, opts.host ?? config.server.host);
       const log = createLogger(config.log.level, { format: config.log.format });
-      const db = openStore(storePath(config));
+      const db = openStore(storePath(config), { check: config.store.check_on_start === 'quick' }); // refuse to serve a damaged store
       const ctx = { config, db, log };
 
       // First start on an empty store: ingest (the demo world when no sources are configured).
