@@ -6,6 +6,7 @@ import type { Config } from '../src/config/index.ts';
 import type { Assistant } from '../src/llm/assistants.ts';
 import { createLogger, type Logger } from '../src/log/index.ts';
 import { openRetriever } from '../src/retrieval/open.ts';
+import { warmUpAnalyzer } from '../src/text/analyzer.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
 import { createApp, type KbApp } from './app.ts';
@@ -60,6 +61,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       const st = reader.status();
       return { ...st, loaded: st.version !== null };
     };
+    // Before listening: the first Chinese query would otherwise block the event loop for ~0.8 s.
+    warmUpAnalyzer();
     const st = reader.status();
     if (st.version === null) log.warn({ error: st.error }, 'no dense index version is loaded yet: retrieval runs on BM25 only until `kb ingest` builds one');
   }

@@ -19,6 +19,7 @@ import { estimateTokens } from '../../src/llm/tokens.ts';
 import { enforceAcl } from '../acl-guard.ts';
 import type { AppDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
+import { checkMessageChars, checkMessageCount, clipQuery } from '../limits.ts';
 import { routeLabel, state, type RequestState } from '../state.ts';
 import { filtersSchema, modeSchema, parseBody, toFilters } from '../validation.ts';
 
@@ -50,7 +51,8 @@ const tokens = z.number().int().positive().nullable().optional();
 const chatBody = z
   .object({
     model: z.string().min(1),
-    messages: z.array(messageSchema).min(1).max(500),
+    // Count and length are bounded by config `limits` (serve/limits.ts), checked around this schema.
+    messages: z.array(messageSchema).min(1),
     stream: z.boolean().nullable().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullable().optional(),
     max_tokens: tokens,
@@ -97,7 +99,10 @@ export function chatRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
   const r = Router();
   r.post('/chat/completions', routeLabel('/v1/chat/completions'), ...guard, async (req, res) => {
     const s = state(res);
+    const limits = deps.config.limits;
+    checkMessageCount(req.body, limits);
     const body = parseBody(chatBody, req.body);
+    checkMessageChars(body.messages.map((m) => contentText(m.content)), limits);
     const assistant = deps.assistants.get(body.model);
     if (!assistant) {
       throw new HttpError(404, `The model '${body.model}' does not exist. Available: ${[...deps.assistants.keys()].join(', ')}.`, 'invalid_request_error', 'model_not_found', 'model');
@@ -140,19 +145,8 @@ async function prepare(ctx: Ctx): Promise<Prepared> {
     return { question, query: question, rewrite: 'none', retrieval: false, blocks: [], omitted: 0, messages: msgs, degraded: [] };
   }
 
-  const rewrite = await standaloneQuestion(turns, { model: assistant.model, enabled: deps.config.chat.rewrite_followups, signal: ctx.signal });
-  if (rewrite.error) s.log.warn({ err: rewrite.error }, 'follow-up rewrite with the model failed; used the previous question instead');
-  const result = await deps.retriever.retrieve({
-    query: rewrite.query,
-    topK: body.kb?.top_k ?? deps.config.retrieval.top_k,
-    filters: toFilters(body.kb?.filters),
-    groups: s.groups,
-    mode: body.kb?.mode,
-  });
-  deps.metrics.observeRetrieval(result.timings);
-  const hits = enforceAcl(deps.db, result.hits, s.groups, s.log);
-
-  // Budget: the model's context minus the answer budget holds instructions, history, context, question.
+  // Budget: the model's context minus the answer budget holds instructions, history, context,
+  // question. Checked before retrieval, so a question that cannot fit costs no search.
   const settings = assistant.settings;
   const available = settings.context_tokens - ctx.answerBudget;
   const promptOf = (history: ChatMessage[], blocks: ContextBlock[]) =>
@@ -161,14 +155,28 @@ async function prepare(ctx: Ctx): Promise<Prepared> {
   if (shell > available) {
     throw new HttpError(400, `The question and instructions need about ${shell} tokens, more than the ${available} the model's context leaves after the answer budget of ${ctx.answerBudget}.`, 'invalid_request_error', 'context_length_exceeded', 'messages');
   }
+  const rewrite = await standaloneQuestion(turns, { model: assistant.model, enabled: deps.config.chat.rewrite_followups, signal: ctx.signal });
+  if (rewrite.error) s.log.warn({ err: rewrite.error }, 'follow-up rewrite with the model failed; used the previous question instead');
+  const query = clipQuery(rewrite.query, deps.config.limits);
+  if (query.length < rewrite.query.length) s.log.debug({ chars: rewrite.query.length, kept: query.length }, 'retrieval query clipped to limits.max_query_chars');
+  const result = await deps.retriever.retrieve({
+    query,
+    topK: body.kb?.top_k ?? deps.config.retrieval.top_k,
+    filters: toFilters(body.kb?.filters),
+    groups: s.groups,
+    mode: body.kb?.mode,
+  });
+  deps.metrics.observeRetrieval(result.timings);
+  const hits = enforceAcl(deps.db, result.hits, s.groups, s.log);
+
   // History gets at most a quarter of the room: retrieved context matters more for a grounded answer.
   const history = fitHistory(turns.slice(0, -1), Math.floor((available - shell) / 4));
   const contextBudget = available - messagesTokens(promptOf(history, []));
   const packed = packContext(hits, contextBudget);
-  s.log.debug({ query: rewrite.query, rewrite: rewrite.method, hits: hits.length, blocks: packed.blocks.length, omitted: packed.omitted, context_tokens: packed.tokens }, 'context packed');
+  s.log.debug({ query, rewrite: rewrite.method, hits: hits.length, blocks: packed.blocks.length, omitted: packed.omitted, context_tokens: packed.tokens }, 'context packed');
   return {
     question,
-    query: rewrite.query,
+    query,
     rewrite: rewrite.method,
     retrieval: true,
     blocks: packed.blocks,
