@@ -10,6 +10,7 @@ import { warmUpAnalyzer } from '../src/text/analyzer.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
 import { createApp, type KbApp } from './app.ts';
+import { answerClientErrors } from './client-error.ts';
 import type { IndexStatusProvider, StartIngestion } from './deps.ts';
 
 export interface StartServerOptions {
@@ -86,6 +87,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   }
 
   const server = http.createServer(kb.app);
+  answerClientErrors(server, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? config.server.port, host, () => {
