@@ -86,7 +86,9 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     log.info({ assistant: a.id, mode: a.model ? 'generated' : 'extractive', target: a.model?.description ?? null }, a.model ? 'assistant ready' : 'assistant has no generator: chat answers extractively');
   }
 
-  const server = http.createServer(kb.app);
+  // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; the app refuses it
+  // instead, in the OpenAI error shape (serve/app.ts).
+  const server = http.createServer({ requireHostHeader: false }, kb.app);
   answerClientErrors(server, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -83,7 +83,7 @@ interface Prepared {
 
 type Outcome =
   | { mode: 'generated'; content: string; reasoning: string; finishReason: string; usage: Usage | null; fallback: boolean; upstreamModel: string }
-  | { mode: 'extractive'; content: string; quoted: ContextBlock[]; finishReason: string; degradedReason: string | null };
+  | { mode: 'extractive'; content: string; quoted: ContextBlock[]; finishReason: string; degradedReason: string | null; degradedHeader?: string };
 
 interface Ctx {
   deps: AppDeps;
@@ -206,14 +206,37 @@ function extractive(ctx: Ctx, p: Prepared, reason: ExtractiveReason): Outcome {
   return { mode: 'extractive', content, quoted: ans.quoted, finishReason, degradedReason: reason.kind === 'upstream_unavailable' ? reason.detail : null };
 }
 
+/** The detail an extractive fallback states, and the X-KB-Degraded token, for each upstream failure. */
+function upstreamFailureDetail(err: UpstreamError): { detail: string; header: string } {
+  switch (err.kind) {
+    case 'timeout':
+      return { detail: 'timeout', header: 'upstream-unavailable' };
+    case 'unreachable':
+      return { detail: 'unreachable', header: 'upstream-unavailable' };
+    case 'malformed':
+      return { detail: err.message, header: 'upstream-malformed' };
+    default:
+      return { detail: `upstream error${err.status ? ` ${err.status}` : ''}`, header: 'upstream-unavailable' };
+  }
+}
+
+/** The OpenAI-shape error code for an upstream failure. */
+function upstreamErrorCode(kind: string): string {
+  return kind === 'timeout' ? 'upstream_timeout' : kind === 'malformed' ? 'upstream_malformed_response' : kind === 'rejected' ? 'upstream_rejected' : 'upstream_unavailable';
+}
+
 /** Upstream failure → extractive answer (config on_upstream_error: extractive) or a clear error. Returns null when the client left. */
 function onUpstreamError(ctx: Ctx, p: Prepared, err: unknown): Outcome | null {
   if (!(err instanceof UpstreamError)) throw err;
   if (err.kind === 'aborted') return null;
   ctx.s.log.warn({ kind: err.kind, status: err.status, err: err.message, assistant: ctx.assistant.id }, 'upstream model call failed');
   if (err.unavailable && ctx.deps.config.chat.on_upstream_error === 'extractive') {
-    return extractive(ctx, p, { kind: 'upstream_unavailable', detail: err.kind === 'timeout' ? 'timeout' : err.kind === 'unreachable' ? 'unreachable' : `upstream error${err.status ? ` ${err.status}` : ''}` });
+    const { detail, header } = upstreamFailureDetail(err);
+    const out = extractive(ctx, p, { kind: 'upstream_unavailable', detail });
+    if (out.mode === 'extractive') out.degradedHeader = header;
+    return out;
   }
+  if (err.kind === 'malformed') throw new HttpError(502, `The model server sent an invalid answer (${ctx.assistant.id}): ${err.message}`, 'upstream_error', 'upstream_malformed_response');
   if (err.kind === 'timeout') throw new HttpError(504, `The model server did not answer in time (${ctx.assistant.id}): ${err.message}`, 'upstream_error', 'upstream_timeout');
   if (err.kind === 'rejected') throw new HttpError(502, `The model server rejected the request (${ctx.assistant.id}): ${err.message}`, 'upstream_error', 'upstream_rejected');
   throw new HttpError(502, `The model server is unavailable (${ctx.assistant.id}): ${err.message}`, 'upstream_error', 'upstream_unavailable');
@@ -242,7 +265,7 @@ function kbInfo(p: Prepared, out: Outcome) {
 function setModeHeaders(res: Response, out: Outcome, p: Prepared): void {
   res.setHeader('X-KB-Mode', out.mode);
   if (out.mode === 'generated' && out.fallback) res.setHeader('X-KB-Fallback', 'base-model');
-  const degraded = [...(out.mode === 'extractive' && out.degradedReason ? ['upstream-unavailable'] : []), ...p.degraded.map((d) => d.split(':')[0])];
+  const degraded = [...(out.mode === 'extractive' && out.degradedReason ? [out.degradedHeader ?? 'upstream-unavailable'] : []), ...p.degraded.map((d) => d.split(':')[0])];
   if (degraded.length) res.setHeader('X-KB-Degraded', degraded.join(','));
 }
 
@@ -272,6 +295,12 @@ function record(ctx: Ctx, p: Prepared, out: Outcome, upstreamSeconds: number | n
   );
 }
 
+/** The upstream answered but its token usage was not valid: ignored (usage is estimated), counted and logged. */
+function reportUsageProblem(ctx: Ctx, problem: string): void {
+  ctx.deps.metrics.upstreamInvalidUsage.inc({ assistant: ctx.assistant.id });
+  ctx.s.log.warn({ assistant: ctx.assistant.id, problem }, 'upstream reported invalid token usage; using the estimate');
+}
+
 function recordUpstreamFailure(ctx: Ctx, err: unknown, seconds: number): void {
   const outcome = err instanceof UpstreamError ? err.kind : 'error';
   ctx.deps.metrics.upstreamDuration.observe({ assistant: ctx.assistant.id, outcome }, seconds);
@@ -290,6 +319,7 @@ async function completeAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<voi
     try {
       const r = await model.complete({ messages: p.messages, maxTokens: ctx.answerBudget, temperature: ctx.body.temperature ?? undefined, topP: ctx.body.top_p ?? undefined, stop: ctx.stop, signal: ctx.signal });
       upstreamSeconds = since(t);
+      if (r.usageProblem) reportUsageProblem(ctx, r.usageProblem);
       out = { mode: 'generated', content: r.content, reasoning: r.reasoning, finishReason: r.finishReason, usage: r.usage, fallback: r.fallback, upstreamModel: r.model };
     } catch (err) {
       recordUpstreamFailure(ctx, err, since(t));
@@ -361,7 +391,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
     early = extractive(ctx, p, { kind: 'no_generator' });
   } else {
     try {
-      // Resolves once the upstream accepted: failures and the adapter fallback are known before our headers go out.
+      // Resolves with the first event: failures, garbage and the adapter fallback are known before our headers go out.
       upstream = await model.stream({ messages: p.messages, maxTokens: ctx.answerBudget, temperature: ctx.body.temperature ?? undefined, topP: ctx.body.top_p ?? undefined, stop: ctx.stop, signal: ctx.signal });
     } catch (err) {
       recordUpstreamFailure(ctx, err, since(t));
@@ -409,6 +439,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
         if (ev.type === 'finish') {
           finishReason = ev.finishReason;
           usage = ev.usage;
+          if (ev.usageProblem) reportUsageProblem(ctx, ev.usageProblem);
           continue;
         }
         content += ev.content;
@@ -430,7 +461,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
             message: `The model server failed while streaming (${ctx.assistant.id}): ${(err as Error).message}`,
             type: 'upstream_error',
             param: null,
-            code: kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable',
+            code: upstreamErrorCode(kind),
           },
         });
       }
