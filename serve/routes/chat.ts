@@ -189,7 +189,8 @@ async function prepare(ctx: Ctx): Promise<Prepared> {
 function extractive(ctx: Ctx, p: Prepared, reason: ExtractiveReason): Outcome {
   const cfg = ctx.deps.config.chat;
   const ans = extractiveAnswer({
-    question: p.question,
+    // Passage selection scores every query term against every sentence: bound the question like the retrieval query.
+    question: clipQuery(p.question, ctx.deps.config.limits),
     blocks: p.blocks,
     reason: p.retrieval ? reason : { kind: 'retrieval_disabled' },
     maxPassages: cfg.extractive_passages,
