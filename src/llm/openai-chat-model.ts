@@ -18,7 +18,10 @@ export interface OpenAIChatModelOptions {
   upstreamName: string;
   baseUrl: string;
   apiKey: string;
-  /** Per attempt: time to response headers; non-streaming also bounds the body; streaming: longest silence between chunks. */
+  /**
+   * Per attempt: time to response headers; non-streaming also bounds the body; streaming: the
+   * longest time without progress (a chunk with content, reasoning, a finish_reason or usage).
+   */
   timeoutMs: number;
   maxRetries: number;
   model: string;
@@ -118,23 +121,25 @@ export class OpenAIChatModel implements ChatModel {
         try {
           idle.restart(timeoutMs);
           for await (const raw of upstream) {
-            idle.restart(timeoutMs);
             chunks++;
             const checked = checkChunk(raw as unknown);
             if (!checked.ok) throw malformed(`${checked.reason} (chunk ${chunks} of the stream)`);
             const chunk = checked.value;
-            if (chunk.usage !== undefined && chunk.usage !== null) ({ usage, problem: usageProblem } = checkUsage(chunk.usage));
+            const hasUsage = chunk.usage !== undefined && chunk.usage !== null;
+            if (hasUsage) ({ usage, problem: usageProblem } = checkUsage(chunk.usage));
             const choice = chunk.choices[0];
+            const delta = choice?.delta ?? {};
+            // Only progress restarts the timer: an upstream stuck sending empty chunks is as hung as a silent one.
+            if (hasUsage || choice?.finish_reason || delta.content || delta.reasoning_content || delta.reasoning) idle.restart(timeoutMs);
             if (!choice) continue;
             if (choice.finish_reason) finishReason = choice.finish_reason;
-            const delta = choice.delta ?? {};
             const split = filter.push(delta.content ?? '');
             const reasoning = (delta.reasoning_content ?? delta.reasoning ?? '') + split.reasoning;
             if (split.content || reasoning) yield { type: 'delta', content: split.content, reasoning };
           }
           // The client ends iteration quietly when its signal aborts: tell why.
           if (params.signal?.aborted) throw new UpstreamError('aborted', 'the request was aborted');
-          if (idle.fired) throw new UpstreamError('timeout', `upstream sent nothing for ${timeoutMs} ms while streaming`);
+          if (idle.fired) throw new UpstreamError('timeout', `upstream sent no content for ${timeoutMs} ms while streaming`);
           // Without a finish_reason the answer is incomplete: the connection closed mid-answer, or
           // the body was not an event stream at all (HTML, plain JSON: no `data:` events).
           if (chunks === 0) throw malformed(`the response had no stream events (${described})`);

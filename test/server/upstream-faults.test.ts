@@ -221,4 +221,23 @@ describe('hanging and slow upstreams', () => {
     expect(r.status).toBe(200);
     expect(r.events.at(-1)).toMatchObject({ error: { code: 'upstream_timeout' } });
   });
+
+  it('times out a stream that keeps sending chunks without content (hung, but chatty)', async () => {
+    t = await startTestServer({ upstream, upstreamSettings: { timeout_ms: 300 } });
+    upstream.script = () =>
+      raw(async (res) => {
+        sseHead(res);
+        res.write(chunk({ role: 'assistant', content: '' }));
+        res.write(chunk({ content: 'Acme' }));
+        for (let i = 0; i < 100 && !res.destroyed; i++) {
+          await sleep(50);
+          res.write(chunk({})); // valid, empty
+        }
+        res.end();
+      });
+    const t0 = Date.now();
+    const r = await ask(true);
+    expect(r.events.at(-1)).toMatchObject({ error: { code: 'upstream_timeout' } });
+    expect(Date.now() - t0).toBeLessThan(4000); // not the 5 s the upstream would keep going
+  });
 });
