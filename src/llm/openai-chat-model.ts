@@ -96,7 +96,7 @@ export class OpenAIChatModel implements ChatModel {
 
   async stream(params: GenerateParams): Promise<ChatStream> {
     return this.withAdapterFallback(async (model, fallback) => {
-      // One timer: first for the response headers (with retries), then for each silence between chunks.
+      // One timer: first for the response headers (with retries), then for each stretch without content.
       const idle = new Deadline(this.opts.timeoutMs * (this.opts.maxRetries + 1) + MAX_BACKOFF_TOTAL_MS, params.signal);
       let upstream: AsyncIterable<ChatCompletionChunk> & { controller: AbortController };
       let described: string;
