@@ -66,6 +66,7 @@ export function createApp(opts: CreateAppOptions): KbApp {
   };
 
   deps.metrics.log ??= log;
+  deps.metrics.guardAll(); // metrics registered after construction (other modules) are guarded too
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

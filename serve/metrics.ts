@@ -65,7 +65,7 @@ export class ServerMetrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'kb_process_' });
-    // Every metric registered so far (the fields above; subclasses' fields are guarded by guardAll()).
+    // Every metric registered so far (the fields above); createApp calls guardAll() again for later ones.
     this.guardAll();
   }
 
