@@ -174,6 +174,17 @@ describe('hanging and slow upstreams', () => {
     expect((r.events.find((e) => e.kb)!.kb.degraded as string[]).join(' ')).toMatch(/timeout/);
   });
 
+  it('falls back when the upstream closes the connection without answering', async () => {
+    t = await startTestServer({ upstream });
+    upstream.script = () => raw((res) => void res.socket?.destroy());
+    for (const stream of [false, true]) {
+      const r = await ask(stream);
+      expect(r.status, String(stream)).toBe(200);
+      expect(r.mode, String(stream)).toBe('extractive');
+      expect(r.degraded, String(stream)).toBe('upstream-unavailable');
+    }
+  });
+
   it('falls back when the upstream never answers at all (non-streaming)', async () => {
     t = await startTestServer({ upstream, upstreamSettings: { timeout_ms: 300 } });
     upstream.script = () => raw(() => undefined); // request read, nothing ever written
