@@ -75,15 +75,22 @@ describe('limits', () => {
       ['retrieve: 4,000 one-letter words', '/retrieve', JSON.stringify({ query: 'x '.repeat(2000) }), [200]],
     ];
     // Bodies are serialised before measuring: the client shares this process's event loop.
+    // Per /healthz round trip: its wall-clock latency, and the CPU time this process spent meanwhile.
+    // On a busy shared box the wall clock also counts time the process waited for a core; CPU
+    // time counts only work done, i.e. how long something held the event loop.
     let maxHealthMs = 0;
+    let maxHealthCpuMs = 0;
     let polls = 0;
     let stop = false;
     const poller = (async () => {
       while (!stop) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         const r = await fetch(`${base}/healthz`);
         await r.arrayBuffer();
+        const cpu = process.cpuUsage(c0);
         maxHealthMs = Math.max(maxHealthMs, performance.now() - t0);
+        maxHealthCpuMs = Math.max(maxHealthCpuMs, (cpu.user + cpu.system) / 1000);
         polls++;
         await new Promise((res) => setTimeout(res, 5));
       }
@@ -108,9 +115,12 @@ describe('limits', () => {
     for (const [name, , , expected] of bodies) expect(expected, `${name}: got ${statuses[name]}`).toContain(statuses[name]);
     expect(polls).toBeGreaterThan(10);
     // Before the limits these requests held the loop for 1–50 s each (the stemmer is quadratic in
-    // word length). The target is ≤ ~100 ms of work per request; the bound is 2.5× that because
-    // this process also runs the client, on a shared 2-core box where it can be descheduled. It
-    // still fails by two orders of magnitude on unbounded code.
-    expect(maxHealthMs, JSON.stringify(statuses)).toBeLessThan(250);
+    // word length; the issue measured /healthz blocked for 23–56 s). Two bounds:
+    // - work: ≤ 250 ms of CPU while any one health check waited — 2.5× the ~100 ms target, for GC
+    //   and this process also running the client; unbounded code exceeds it by two orders of magnitude;
+    // - wall clock: < 5 s, generous enough for a 2-core box shared by a dozen test runs (where the
+    //   process can wait a second for a core) and still far below the 23–56 s of the issue.
+    expect(maxHealthCpuMs, JSON.stringify(statuses)).toBeLessThan(250);
+    expect(maxHealthMs, JSON.stringify(statuses)).toBeLessThan(5000);
   });
 });
