@@ -63,10 +63,19 @@ export function createApp(opts: CreateAppOptions): KbApp {
     };
   }
 
+  deps.metrics.log ??= log;
+  deps.metrics.guardAll(); // metrics registered after construction (other modules) are guarded too
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestId(log));
+  app.use((req, _res, next) => {
+    // HTTP/1.1 requires Host (RFC 9112 §3.2); Node's own check is off so the refusal is OpenAI-shaped.
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+      return next(new HttpError(400, 'HTTP/1.1 requests must carry a Host header.', 'invalid_request_error', 'missing_host_header'));
+    }
+    next();
+  });
   app.use((_req, res, next) => {
     const end = deps.lifecycle.begin();
     res.on('close', end);

@@ -19,6 +19,7 @@ import { estimateTokens } from '../../src/llm/tokens.ts';
 import { enforceAcl } from '../acl-guard.ts';
 import type { AppDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
+import { checkMessageChars, checkMessageCount, clipQuery } from '../limits.ts';
 import { routeLabel, state, type RequestState } from '../state.ts';
 import { filtersSchema, modeSchema, parseBody, toFilters } from '../validation.ts';
 
@@ -50,7 +51,8 @@ const tokens = z.number().int().positive().nullable().optional();
 const chatBody = z
   .object({
     model: z.string().min(1),
-    messages: z.array(messageSchema).min(1).max(500),
+    // Count and length are bounded by config `limits` (serve/limits.ts), checked around this schema.
+    messages: z.array(messageSchema).min(1),
     stream: z.boolean().nullable().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullable().optional(),
     max_tokens: tokens,
@@ -81,7 +83,7 @@ interface Prepared {
 
 type Outcome =
   | { mode: 'generated'; content: string; reasoning: string; finishReason: string; usage: Usage | null; fallback: boolean; upstreamModel: string }
-  | { mode: 'extractive'; content: string; quoted: ContextBlock[]; finishReason: string; degradedReason: string | null };
+  | { mode: 'extractive'; content: string; quoted: ContextBlock[]; finishReason: string; degradedReason: string | null; degradedHeader?: string };
 
 interface Ctx {
   deps: AppDeps;
@@ -97,7 +99,10 @@ export function chatRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
   const r = Router();
   r.post('/chat/completions', routeLabel('/v1/chat/completions'), ...guard, async (req, res) => {
     const s = state(res);
+    const limits = deps.config.limits;
+    checkMessageCount(req.body, limits);
     const body = parseBody(chatBody, req.body);
+    checkMessageChars(body.messages.map((m) => contentText(m.content)), limits);
     const assistant = deps.assistants.get(body.model);
     if (!assistant) {
       throw new HttpError(404, `The model '${body.model}' does not exist. Available: ${[...deps.assistants.keys()].join(', ')}.`, 'invalid_request_error', 'model_not_found', 'model');
@@ -140,19 +145,8 @@ async function prepare(ctx: Ctx): Promise<Prepared> {
     return { question, query: question, rewrite: 'none', retrieval: false, blocks: [], omitted: 0, messages: msgs, degraded: [] };
   }
 
-  const rewrite = await standaloneQuestion(turns, { model: assistant.model, enabled: deps.config.chat.rewrite_followups, signal: ctx.signal });
-  if (rewrite.error) s.log.warn({ err: rewrite.error }, 'follow-up rewrite with the model failed; used the previous question instead');
-  const result = await deps.retriever.retrieve({
-    query: rewrite.query,
-    topK: body.kb?.top_k ?? deps.config.retrieval.top_k,
-    filters: toFilters(body.kb?.filters),
-    groups: s.groups,
-    mode: body.kb?.mode,
-  });
-  deps.metrics.observeRetrieval(result.timings);
-  const hits = enforceAcl(deps.db, result.hits, s.groups, s.log);
-
-  // Budget: the model's context minus the answer budget holds instructions, history, context, question.
+  // Budget: the model's context minus the answer budget holds instructions, history, context,
+  // question. Checked before retrieval, so a question that cannot fit costs no search.
   const settings = assistant.settings;
   const available = settings.context_tokens - ctx.answerBudget;
   const promptOf = (history: ChatMessage[], blocks: ContextBlock[]) =>
@@ -161,14 +155,28 @@ async function prepare(ctx: Ctx): Promise<Prepared> {
   if (shell > available) {
     throw new HttpError(400, `The question and instructions need about ${shell} tokens, more than the ${available} the model's context leaves after the answer budget of ${ctx.answerBudget}.`, 'invalid_request_error', 'context_length_exceeded', 'messages');
   }
+  const rewrite = await standaloneQuestion(turns, { model: assistant.model, enabled: deps.config.chat.rewrite_followups, signal: ctx.signal });
+  if (rewrite.error) s.log.warn({ err: rewrite.error }, 'follow-up rewrite with the model failed; used the previous question instead');
+  const query = clipQuery(rewrite.query, deps.config.limits);
+  if (query.length < rewrite.query.length) s.log.debug({ chars: rewrite.query.length, kept: query.length }, 'retrieval query clipped to limits.max_query_chars');
+  const result = await deps.retriever.retrieve({
+    query,
+    topK: body.kb?.top_k ?? deps.config.retrieval.top_k,
+    filters: toFilters(body.kb?.filters),
+    groups: s.groups,
+    mode: body.kb?.mode,
+  });
+  deps.metrics.observeRetrieval(result.timings);
+  const hits = enforceAcl(deps.db, result.hits, s.groups, s.log);
+
   // History gets at most a quarter of the room: retrieved context matters more for a grounded answer.
   const history = fitHistory(turns.slice(0, -1), Math.floor((available - shell) / 4));
   const contextBudget = available - messagesTokens(promptOf(history, []));
   const packed = packContext(hits, contextBudget);
-  s.log.debug({ query: rewrite.query, rewrite: rewrite.method, hits: hits.length, blocks: packed.blocks.length, omitted: packed.omitted, context_tokens: packed.tokens }, 'context packed');
+  s.log.debug({ query, rewrite: rewrite.method, hits: hits.length, blocks: packed.blocks.length, omitted: packed.omitted, context_tokens: packed.tokens }, 'context packed');
   return {
     question,
-    query: rewrite.query,
+    query,
     rewrite: rewrite.method,
     retrieval: true,
     blocks: packed.blocks,
@@ -181,7 +189,8 @@ async function prepare(ctx: Ctx): Promise<Prepared> {
 function extractive(ctx: Ctx, p: Prepared, reason: ExtractiveReason): Outcome {
   const cfg = ctx.deps.config.chat;
   const ans = extractiveAnswer({
-    question: p.question,
+    // Passage selection scores every query term against every sentence: bound the question like the retrieval query.
+    question: clipQuery(p.question, ctx.deps.config.limits),
     blocks: p.blocks,
     reason: p.retrieval ? reason : { kind: 'retrieval_disabled' },
     maxPassages: cfg.extractive_passages,
@@ -198,14 +207,37 @@ function extractive(ctx: Ctx, p: Prepared, reason: ExtractiveReason): Outcome {
   return { mode: 'extractive', content, quoted: ans.quoted, finishReason, degradedReason: reason.kind === 'upstream_unavailable' ? reason.detail : null };
 }
 
+/** The detail an extractive fallback states, and the X-KB-Degraded token, for each upstream failure. */
+function upstreamFailureDetail(err: UpstreamError): { detail: string; header: string } {
+  switch (err.kind) {
+    case 'timeout':
+      return { detail: 'timeout', header: 'upstream-unavailable' };
+    case 'unreachable':
+      return { detail: 'unreachable', header: 'upstream-unavailable' };
+    case 'malformed':
+      return { detail: err.message, header: 'upstream-malformed' };
+    default:
+      return { detail: `upstream error${err.status ? ` ${err.status}` : ''}`, header: 'upstream-unavailable' };
+  }
+}
+
+/** The OpenAI-shape error code for an upstream failure. */
+function upstreamErrorCode(kind: string): string {
+  return kind === 'timeout' ? 'upstream_timeout' : kind === 'malformed' ? 'upstream_malformed_response' : kind === 'rejected' ? 'upstream_rejected' : 'upstream_unavailable';
+}
+
 /** Upstream failure → extractive answer (config on_upstream_error: extractive) or a clear error. Returns null when the client left. */
 function onUpstreamError(ctx: Ctx, p: Prepared, err: unknown): Outcome | null {
   if (!(err instanceof UpstreamError)) throw err;
   if (err.kind === 'aborted') return null;
   ctx.s.log.warn({ kind: err.kind, status: err.status, err: err.message, assistant: ctx.assistant.id }, 'upstream model call failed');
   if (err.unavailable && ctx.deps.config.chat.on_upstream_error === 'extractive') {
-    return extractive(ctx, p, { kind: 'upstream_unavailable', detail: err.kind === 'timeout' ? 'timeout' : err.kind === 'unreachable' ? 'unreachable' : `upstream error${err.status ? ` ${err.status}` : ''}` });
+    const { detail, header } = upstreamFailureDetail(err);
+    const out = extractive(ctx, p, { kind: 'upstream_unavailable', detail });
+    if (out.mode === 'extractive') out.degradedHeader = header;
+    return out;
   }
+  if (err.kind === 'malformed') throw new HttpError(502, `The model server sent an invalid answer (${ctx.assistant.id}): ${err.message}`, 'upstream_error', 'upstream_malformed_response');
   if (err.kind === 'timeout') throw new HttpError(504, `The model server did not answer in time (${ctx.assistant.id}): ${err.message}`, 'upstream_error', 'upstream_timeout');
   if (err.kind === 'rejected') throw new HttpError(502, `The model server rejected the request (${ctx.assistant.id}): ${err.message}`, 'upstream_error', 'upstream_rejected');
   throw new HttpError(502, `The model server is unavailable (${ctx.assistant.id}): ${err.message}`, 'upstream_error', 'upstream_unavailable');
@@ -234,7 +266,7 @@ function kbInfo(p: Prepared, out: Outcome) {
 function setModeHeaders(res: Response, out: Outcome, p: Prepared): void {
   res.setHeader('X-KB-Mode', out.mode);
   if (out.mode === 'generated' && out.fallback) res.setHeader('X-KB-Fallback', 'base-model');
-  const degraded = [...(out.mode === 'extractive' && out.degradedReason ? ['upstream-unavailable'] : []), ...p.degraded.map((d) => d.split(':')[0])];
+  const degraded = [...(out.mode === 'extractive' && out.degradedReason ? [out.degradedHeader ?? 'upstream-unavailable'] : []), ...p.degraded.map((d) => d.split(':')[0])];
   if (degraded.length) res.setHeader('X-KB-Degraded', degraded.join(','));
 }
 
@@ -264,6 +296,12 @@ function record(ctx: Ctx, p: Prepared, out: Outcome, upstreamSeconds: number | n
   );
 }
 
+/** The upstream answered but its token usage was not valid: ignored (usage is estimated), counted and logged. */
+function reportUsageProblem(ctx: Ctx, problem: string): void {
+  ctx.deps.metrics.upstreamInvalidUsage.inc({ assistant: ctx.assistant.id });
+  ctx.s.log.warn({ assistant: ctx.assistant.id, problem }, 'upstream reported invalid token usage; using the estimate');
+}
+
 function recordUpstreamFailure(ctx: Ctx, err: unknown, seconds: number): void {
   const outcome = err instanceof UpstreamError ? err.kind : 'error';
   ctx.deps.metrics.upstreamDuration.observe({ assistant: ctx.assistant.id, outcome }, seconds);
@@ -282,6 +320,7 @@ async function completeAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<voi
     try {
       const r = await model.complete({ messages: p.messages, maxTokens: ctx.answerBudget, temperature: ctx.body.temperature ?? undefined, topP: ctx.body.top_p ?? undefined, stop: ctx.stop, signal: ctx.signal });
       upstreamSeconds = since(t);
+      if (r.usageProblem) reportUsageProblem(ctx, r.usageProblem);
       out = { mode: 'generated', content: r.content, reasoning: r.reasoning, finishReason: r.finishReason, usage: r.usage, fallback: r.fallback, upstreamModel: r.model };
     } catch (err) {
       recordUpstreamFailure(ctx, err, since(t));
@@ -353,7 +392,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
     early = extractive(ctx, p, { kind: 'no_generator' });
   } else {
     try {
-      // Resolves once the upstream accepted: failures and the adapter fallback are known before our headers go out.
+      // Resolves with the first event: failures, garbage and the adapter fallback are known before our headers go out.
       upstream = await model.stream({ messages: p.messages, maxTokens: ctx.answerBudget, temperature: ctx.body.temperature ?? undefined, topP: ctx.body.top_p ?? undefined, stop: ctx.stop, signal: ctx.signal });
     } catch (err) {
       recordUpstreamFailure(ctx, err, since(t));
@@ -401,6 +440,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
         if (ev.type === 'finish') {
           finishReason = ev.finishReason;
           usage = ev.usage;
+          if (ev.usageProblem) reportUsageProblem(ctx, ev.usageProblem);
           continue;
         }
         content += ev.content;
@@ -422,7 +462,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
             message: `The model server failed while streaming (${ctx.assistant.id}): ${(err as Error).message}`,
             type: 'upstream_error',
             param: null,
-            code: kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable',
+            code: upstreamErrorCode(kind),
           },
         });
       }

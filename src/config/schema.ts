@@ -9,6 +9,7 @@ import { authSchema } from './sections/auth.ts';
 import { filesSchema } from './sections/files.ts';
 import { GROUP_NAME_RE, GROUP_NAME_RULE } from '../auth/groups.ts';
 import { storeSchema } from './sections/store.ts';
+import { limitsSchema } from './sections/limits.ts';
 
 // One zod schema per section of config/default.yaml. Sections added by later features live in
 // their own files and are composed here, so the whole app runs from one validated object.
@@ -137,6 +138,7 @@ export const configSchema = z
     auth: authSchema,
     files: filesSchema,
     store: storeSchema,
+    limits: limitsSchema,
   })
   // Strict at every level: a misspelt key is an error naming it, never silently ignored.
   .strict();
