@@ -6,6 +6,7 @@ import { FolderReader } from './folder.ts';
 import { JsonArrayReader } from './json.ts';
 import { JsonlReader } from './jsonl.ts';
 import type { SourceReader } from './types.ts';
+import { UPLOADS_SOURCE, UploadsReader } from './uploads.ts';
 
 export type { SourceItem, SourceReader, SourceRecord } from './types.ts';
 export { mapRecord, parseDate, parseList, getField } from './mapping.ts';
@@ -33,6 +34,8 @@ export function openSource(config: SourceConfig, dataDir: string): SourceReader 
   }
   if (config.type === 'folder') {
     if (!stat.isDirectory()) throw new Error(`source "${config.name}": folder path ${abs} is not a folder`);
+    // The managed uploads source (added by resolveSources; the name is reserved) applies each upload's metadata.
+    if (config.name === UPLOADS_SOURCE) return new UploadsReader(abs, config);
     return new FolderReader(abs, config);
   }
   if (!stat.isFile()) throw new Error(`source "${config.name}": ${config.type} path ${abs} is not a file`);

@@ -4,7 +4,8 @@ import type { DB } from '../store/index.ts';
 // API keys: `kb_` + 32 random bytes (base64url). Only the SHA-256 hash is stored; lookups narrow
 // by the stored prefix and compare hashes in constant time, so timing reveals nothing.
 
-export const keyScopes = ['chat', 'retrieve', 'admin'] as const;
+// upload: add files/records to the managed uploads source, readable only within the key's own groups.
+export const keyScopes = ['chat', 'retrieve', 'admin', 'upload'] as const;
 export type KeyScope = (typeof keyScopes)[number];
 
 export interface ApiKey {

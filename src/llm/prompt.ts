@@ -199,6 +199,10 @@ export interface Citation {
   snippet: string;
   kind: string;
   published_at: string | null;
+  /** The source the document came from (e.g. newswire, uploads). */
+  source: string;
+  /** The retrieved chunks of this document that were in the context: GET /v1/documents/:doc_id?chunks=… highlights them. */
+  chunk_ids: number[];
 }
 
 export function toCitation(b: ContextBlock, query: string, snippetChars: number): Citation {
@@ -210,6 +214,8 @@ export function toCitation(b: ContextBlock, query: string, snippetChars: number)
     snippet: bestExcerpt(b.passages.join('\n'), query, snippetChars),
     kind: b.kind,
     published_at: b.publishedAt,
+    source: b.source,
+    chunk_ids: [...b.chunkIds],
   };
 }
 
