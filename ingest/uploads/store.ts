@@ -56,7 +56,8 @@ export const supportedExtensions = (): string[] => Object.keys(fileFormats);
 /** A safe file name: no folders, no leading dots, no control or path characters, extension kept. */
 export function safeFileName(name: string): string {
   const base = name.replace(/\\/g, '/').split('/').pop() ?? '';
-  const ext = path.extname(base).toLowerCase();
+  // ".md" is a name made only of an extension (path.extname sees a dotfile without one).
+  const ext = (/^\.[^.]+$/.test(base) ? base : path.extname(base)).toLowerCase();
   let stem = base.slice(0, base.length - ext.length).normalize('NFC');
   stem = stem.replace(/[\u0000-\u001f\u007f<>:"|?*\/\\]/g, '_').replace(/^[.\s]+/, '').trim();
   if (!stem) stem = 'file';
