@@ -12,7 +12,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const source = { name: 'uploads', type: 'folder' as const, path: dir, mode: 'full' as const, kind: 'news' as const, mapping: {}, acl_groups: [] };
+const source = { name: 'uploads', type: 'folder' as const, path: '', mode: 'full' as const, kind: 'news' as const, mapping: {}, acl_groups: [] };
 const meta = (id: string, groups: string[]) => ({ id, acl_groups: groups, kind: 'post', uploaded_by: { key_id: 3, name: 'k' }, created_at: 'now', files: [], records: 0 });
 
 async function read(): Promise<SourceItem[]> {

@@ -24,7 +24,7 @@ const KEYS = [
 const MD = `---\ntitle: Walrus battery plan\nacl_groups: []\n---\n# ignored heading\n\nThe walrus battery programme moves production to Ningbo in 2027. It doubles capacity and cuts cost per cell by a fifth, according to the plan.\n`;
 const TXT = 'Quarterly zebra logistics memo\nZebra logistics will consolidate three warehouses into one hub near Wuhan before the end of the year, saving freight cost.\n';
 
-function form(files: Array<{ name: string; text: string | Uint8Array; type?: string }>, fields: Record<string, string> = {}): FormData {
+function form(files: Array<{ name: string; text: string; type?: string }>, fields: Record<string, string> = {}): FormData {
   const f = new FormData();
   for (const [k, v] of Object.entries(fields)) f.append(k, v);
   for (const file of files) f.append('file', new Blob([file.text], { type: file.type ?? 'text/plain' }), file.name);
