@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { fmtDate, fmtNum, fmtSeconds, h, pill } from '../dom.js';
+import { append, fmtDate, fmtNum, fmtSeconds, h, pill } from '../dom.js';
 import { t } from '../i18n.js';
 import { runTone, table, toast } from './common.js';
 
@@ -25,7 +25,7 @@ export async function overviewPage(root) {
   const reader = index.reader ?? {};
   const denseOk = Boolean(reader.loaded);
   const denseSub = denseOk ? `v${reader.version ?? active?.id} · ${fmtNum(active?.vectors)} vectors` : (typeof reader.error === 'string' ? reader.error : reader.error?.message) || (active ? '' : 'no index version yet: BM25 only');
-  root.append(
+  append(root, [
     h('h1', t('overview'), h('button.primary', { type: 'button', id: 'run-now', onclick: () => startRun().catch((e) => toast(e.message, true)) }, t('runNow'))),
     h(
       'div.cards',
@@ -67,5 +67,5 @@ export async function overviewPage(root) {
           ),
         ]
       : null,
-  );
+  ]);
 }
