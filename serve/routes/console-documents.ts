@@ -71,11 +71,27 @@ export function mayRead(docGroups: string[], groups: string[] | null): boolean {
   return groups === null || docGroups.length === 0 || docGroups.some((g) => groups.includes(g));
 }
 
+const FACETS_TTL_MS = 30_000;
+
 export function documentRoutes(deps: AppDeps, chatGuard: RequestHandler[], adminGuard: RequestHandler[]): Router {
   const r = Router();
   const { db } = deps;
   const getDoc = db.prepare('SELECT * FROM documents WHERE id = ?');
   const liveChunks = db.prepare('SELECT id, ordinal, text, start_offset, end_offset, token_count, vector_label FROM chunks WHERE document_id = ? AND retired_at IS NULL ORDER BY ordinal');
+
+  // The filter menus' values and counts scan every document (the group facet reads each ACL), so
+  // they are computed at most every FACETS_TTL_MS rather than on every page of results.
+  let cachedFacets: { at: number; value: unknown } | null = null;
+  const facets = () => {
+    if (cachedFacets && Date.now() - cachedFacets.at < FACETS_TTL_MS) return cachedFacets.value;
+    const value = {
+      sources: db.prepare('SELECT source AS value, count(*) AS n FROM documents WHERE deleted_at IS NULL GROUP BY source ORDER BY source').all(),
+      kinds: db.prepare('SELECT kind AS value, count(*) AS n FROM documents WHERE deleted_at IS NULL GROUP BY kind ORDER BY kind').all(),
+      groups: db.prepare('SELECT g.value AS value, count(*) AS n FROM documents d, json_each(d.acl_groups) g WHERE d.deleted_at IS NULL GROUP BY g.value ORDER BY g.value').all(),
+    };
+    cachedFacets = { at: Date.now(), value };
+    return value;
+  };
 
   const docId = (v: unknown): number => {
     const n = Number(v);
@@ -124,15 +140,10 @@ export function documentRoutes(deps: AppDeps, chatGuard: RequestHandler[], admin
       .prepare(
         `SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.document_id = d.id AND c.retired_at IS NULL) AS chunks,
                 (SELECT count(*) FROM chunks c WHERE c.document_id = d.id AND c.retired_at IS NULL AND c.vector_label IS NULL) AS pending_vectors
-         ${sql} ORDER BY COALESCE(d.published_at, d.first_seen) DESC, d.id DESC LIMIT ? OFFSET ?`,
+         ${sql} ORDER BY d.id DESC LIMIT ? OFFSET ?`,
       )
       .all(...params, limit, offset) as (DocRow & { chunks: number; pending_vectors: number })[];
-    const facets = {
-      sources: db.prepare('SELECT source AS value, count(*) AS n FROM documents WHERE deleted_at IS NULL GROUP BY source ORDER BY source').all(),
-      kinds: db.prepare('SELECT kind AS value, count(*) AS n FROM documents WHERE deleted_at IS NULL GROUP BY kind ORDER BY kind').all(),
-      groups: db.prepare('SELECT g.value AS value, count(*) AS n FROM documents d, json_each(d.acl_groups) g WHERE d.deleted_at IS NULL GROUP BY g.value ORDER BY g.value').all(),
-    };
-    res.json({ object: 'list', total, limit, offset, data: rows.map((d) => ({ ...docMeta(d), chunks: d.chunks, pending_vectors: d.pending_vectors })), facets });
+    res.json({ object: 'list', total, limit, offset, data: rows.map((d) => ({ ...docMeta(d), chunks: d.chunks, pending_vectors: d.pending_vectors })), facets: facets() });
   });
 
   r.get('/admin/documents/:id', routeLabel('/v1/admin/documents/:id'), ...adminGuard, (req, res) => {

@@ -1,4 +1,5 @@
-// Quarantine reason codes in words, for the console (English; the page translates known codes).
+// Quarantine reason codes in words, for the console and API clients (English; the console has
+// its own Chinese wording for these codes in serve/web/ui/i18n.js).
 
 const REASONS: Record<string, string> = {
   invalid_json: 'The line is not valid JSON.',

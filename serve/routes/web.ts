@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import express, { Router, type RequestHandler } from 'express';
 import { createRequire } from 'node:module';
 import { keyScopes } from '../../src/auth/keys.ts';
+import { supportedExtensions } from '../../ingest/uploads/store.ts';
 import type { AppDeps } from '../deps.ts';
 import { routeLabel, state } from '../state.ts';
 
@@ -66,7 +67,7 @@ export function sessionRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
       // With auth off every caller may do everything (the server listens on 127.0.0.1 only).
       scopes: key ? key.scopes : [...keyScopes],
       assistants: [...deps.assistants.values()].map((a) => ({ id: a.id, description: a.settings.description, mode: a.model ? 'generated' : 'extractive' })),
-      uploads: { enabled: deps.config.uploads.enabled, max_file_bytes: deps.config.uploads.max_file_bytes, max_files: deps.config.uploads.max_files_per_request },
+      uploads: { enabled: deps.config.uploads.enabled, max_file_bytes: deps.config.uploads.max_file_bytes, max_files: deps.config.uploads.max_files_per_request, extensions: supportedExtensions() },
     });
   });
   return r;

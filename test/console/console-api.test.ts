@@ -58,7 +58,7 @@ describe('session and passage view', () => {
     t = await startTestServer({ keys: KEYS });
     expect((await call(`${t.baseURL}/session`, undefined)).status).toBe(401);
     const s = await call(`${t.baseURL}/session`, t.secrets[1]);
-    expect(s.body).toMatchObject({ auth: true, key: { name: 'sales-app', scopes: ['chat'], groups: ['sales'] }, assistants: [{ id: 'kb-assistant', mode: 'extractive' }] });
+    expect(s.body).toMatchObject({ auth: true, key: { name: 'sales-app', scopes: ['chat'], groups: ['sales'] }, assistants: [{ id: 'kb-assistant', mode: 'extractive' }], uploads: { enabled: true, extensions: expect.arrayContaining(['.md', '.txt', '.html']) } });
   });
 
   it('returns the document text with the cited chunk offsets, and hides documents outside the key ACL', async () => {

@@ -86,7 +86,7 @@ function addAssistant() {
   const status = h('p.status', { role: 'status' }, h('span.spinner', { 'aria-hidden': 'true' }), ' ', t('thinking'));
   const reasoningText = h('div.reasoning-text');
   const reasoning = h('details.reasoning', { hidden: true }, h('summary', t('reasoning')), reasoningText);
-  const body = h('div.answer', { 'aria-live': 'polite' });
+  const body = h('div.answer');
   const notes = h('div.notices');
   const sources = h('section.sources-wrap', { hidden: true, 'aria-label': t('sources') }, h('h3', t('sources')));
   const card = h('article.msg.assistant', status, notes, reasoning, body, sources);
@@ -235,7 +235,7 @@ async function main() {
   });
   if (sess.uploads.enabled && (sess.scopes.includes('upload') || sess.scopes.includes('admin'))) {
     els.uploadBtn.hidden = false;
-    els.uploadPanel.append(uploadZone({ maxBytes: sess.uploads.max_file_bytes, groups: (sess.key?.groups ?? []).join(', ') }));
+    els.uploadPanel.append(uploadZone({ maxBytes: sess.uploads.max_file_bytes, extensions: sess.uploads.extensions, groups: (sess.key?.groups ?? []).join(', ') }));
     els.uploadBtn.addEventListener('click', () => {
       els.uploadPanel.hidden = !els.uploadPanel.hidden;
       els.uploadBtn.setAttribute('aria-expanded', String(!els.uploadPanel.hidden));

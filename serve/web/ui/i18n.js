@@ -342,7 +342,31 @@ const zh = {
   of: '/',
 };
 
+// Quarantine reasons in Chinese (English comes from the server's explanation).
+const zhReasons = {
+  invalid_json: '该行不是有效的 JSON。',
+  invalid_csv_row: 'CSV 行无法解析（字段数不对或引号不匹配）。',
+  missing_id: '记录缺少数据源映射指定的 ID 字段。',
+  missing_body: '记录没有正文。',
+  invalid_date: '发布日期无法解析。',
+  too_short: '清洗后的正文短于 cleaning.min_chars。',
+  exact_duplicate: '相同正文已作为其他文档存储。',
+  near_duplicate: '与已存储文档几乎相同（MinHash 相似度高于 dedupe.threshold）。',
+  duplicate_id: '同一数据源本次导入中有相同 ID 的记录。',
+  unsupported_file: '文件夹数据源不读取此类型的文件。',
+  unreadable_file: '无法从磁盘读取该文件。',
+  invalid_encoding: '文件不是 UTF-8 文本。',
+  invalid_front_matter: 'Markdown 头部信息不是有效的 YAML。',
+  invalid_upload: '上传缺少有效的元数据（.upload.json），访问权限未知，因此未导入。',
+  not_an_object: '记录不是 JSON 对象。',
+};
+
 const dicts = { en, zh };
+
+/** The quarantine reason in the page language: the server's English text unless there is a translation. */
+export function reasonText(code, serverText) {
+  return lang === 'zh' && zhReasons[code] ? zhReasons[code] : serverText;
+}
 
 export function currentLang() {
   const forced = localStorage.getItem('kb.lang');

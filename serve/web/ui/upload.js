@@ -5,18 +5,16 @@ import { t } from './i18n.js';
 // Drag-and-drop upload onto POST /v1/uploads (multipart). The server decides which file types
 // it ingests (the folder source's formats) and answers 415 for others.
 
-const EXTS = '.txt .md .markdown .html .htm .pdf .docx .pptx .xlsx';
-
-/** A drop zone; onDone(result) after each upload. `groups` prefills the ACL field. */
-export function uploadZone({ maxBytes, groups = '', onDone = () => {} }) {
-  const fileInput = h('input', { type: 'file', multiple: true, hidden: true, id: 'upload-input', 'aria-label': t('file') });
+/** A drop zone; onDone(result) after each upload. `groups` prefills the ACL field; `extensions` come from the server. */
+export function uploadZone({ maxBytes, extensions = [], groups = '', onDone = () => {} }) {
+  const fileInput = h('input', { type: 'file', multiple: true, hidden: true, id: 'upload-input', accept: extensions.join(',') || undefined, 'aria-label': t('file') });
   const aclInput = h('input#upload-acl', { type: 'text', value: groups, placeholder: 'sales, hr', 'aria-label': t('aclGroups') });
   const status = h('p.upload-status', { role: 'status', 'aria-live': 'polite' });
   const zone = h(
     'div.dropzone',
     { tabindex: '0', role: 'button', 'aria-describedby': 'drop-help', onclick: () => fileInput.click(), onkeydown: (e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), fileInput.click()) },
     h('strong', t('dropFiles')),
-    h('span#drop-help.muted', t('dropHelp', { exts: EXTS, size: fmtBytes(maxBytes ?? 20 * 1024 * 1024) })),
+    h('span#drop-help.muted', t('dropHelp', { exts: extensions.join(' '), size: fmtBytes(maxBytes ?? 20 * 1024 * 1024) })),
   );
   const send = async (files) => {
     if (!files.length) return;

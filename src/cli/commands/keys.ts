@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .command('create')
     .description('create a key and print its secret once')
     .requiredOption('--name <name>', 'who or what the key is for')
-    .option('--scopes <list>', 'comma-separated: chat, retrieve, admin', 'chat')
+    .option('--scopes <list>', 'comma-separated: chat, retrieve, upload, admin', 'chat')
     .option('--groups <list>', 'comma-separated ACL groups the key may read (none = public documents only)', '')
     .option('--json', 'print one JSON object')
     .action((opts: { name: string; scopes: string; groups: string; json?: boolean }) => {

@@ -57,7 +57,7 @@ export async function uploadsPage(root, { session }) {
   };
   root.append(
     h('h1', t('uploads')),
-    h('div.panel', uploadZone({ maxBytes: session.uploads.max_file_bytes, onDone: () => load() })),
+    h('div.panel', uploadZone({ maxBytes: session.uploads.max_file_bytes, extensions: session.uploads.extensions, onDone: () => load() })),
     list,
   );
   await load();
