@@ -66,10 +66,15 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
       keys: KEYS,
       articles: 8,
       overrides: {
-        upstreams: { scripted: { base_url: upstream.url, api_key: 'x', timeout_ms: 5000, max_retries: 0 } },
+        upstreams: {
+          scripted: { base_url: upstream.url, api_key: 'x', timeout_ms: 5000, max_retries: 0 },
+          // Nothing listens on the discard port: the model server is unreachable.
+          offline: { base_url: 'http://127.0.0.1:9/v1', api_key: 'x', timeout_ms: 2000, max_retries: 0 },
+        },
         assistants: {
           'kb-assistant': { upstream: 'scripted', model: 'base-model', adapter: '', description: 'grounded answers' },
           'kb-extractive': { description: 'passages only' },
+          'kb-offline': { upstream: 'offline', model: 'base-model', description: 'model server down' },
         },
         chat: { reasoning: 'separate' },
       },
@@ -161,6 +166,20 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     await page.locator('dialog.passage').waitFor({ state: 'detached' });
     expect(await page.evaluate(() => document.activeElement?.className)).toMatch(/source-link/);
     await shot(page, '04-chat-extractive');
+
+    // The model server is down: the passages are shown and the page says why.
+    await page.locator('#assistant').selectOption('kb-offline');
+    await page.locator('#question').fill('battery product Shanghai');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.msg.assistant').count()).toBe(2);
+    await page.locator('.msg.assistant >> nth=1 >> .sources-wrap:not([hidden])').waitFor();
+    expect(await page.locator('.msg.assistant >> nth=1 >> .notice').allTextContents()).toEqual([expect.stringMatching(/The language model is unavailable \(unreachable\); showing passages instead/)]);
+    // Degraded retrieval legs in words (what /v1/chat/completions reports in kb.degraded).
+    // (A string, so that vitest's transform leaves the browser-side dynamic import alone.)
+    const words = await page.evaluate(
+      "import('/ui/notices.js').then((m) => m.notices({ mode: 'generated', degraded: ['dense: embedding model unavailable'], fallback: 'base-model' }).map((n) => n.text))",
+    );
+    expect(words).toEqual(['Keyword search only: the semantic (dense) index is unavailable (embedding model unavailable)', 'The fine-tuned adapter is not being served; the base model answered']);
     expect(errors).toEqual([]);
     await ctx.close();
   });

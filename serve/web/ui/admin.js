@@ -55,7 +55,7 @@ async function main() {
   if (!sess) sess = await signIn();
   while (!sess.scopes.includes('admin')) {
     forgetKey();
-    sess = await signIn(t('forbidden'));
+    sess = await signIn(t('forbidden'), '/');
   }
   ctx = { session: sess };
   const out = document.getElementById('sign-out');

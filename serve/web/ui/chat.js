@@ -1,6 +1,7 @@
 import { api, ApiError, forgetKey, getKey, readSse, session } from './api.js';
 import { clear, fmtDate, h } from './dom.js';
 import { currentLang, setLang, t } from './i18n.js';
+import { notices } from './notices.js';
 import { openPassage } from './passage.js';
 import { renderAnswer } from './render.js';
 import { signIn } from './signin.js';
@@ -38,23 +39,6 @@ function applyStaticText() {
 
 function emptyState() {
   clear(els.log).append(h('div.empty', h('h2', t('emptyTitle')), h('p.muted', t('emptyHelp'))));
-}
-
-/** Degraded states in words (kb.degraded entries look like "dense: embedding model unavailable"). */
-export function notices(kb) {
-  const out = [];
-  if (!kb) return out;
-  if (kb.mode === 'extractive') out.push({ tone: 'warn', text: t('modeExtractive') });
-  for (const d of kb.degraded ?? []) {
-    const [leg, ...rest] = String(d).split(':');
-    const why = rest.join(':').trim();
-    if (leg === 'dense') out.push({ tone: 'warn', text: t('degradedBm25') + (why ? ` (${why})` : '') });
-    else if (leg === 'bm25') out.push({ tone: 'warn', text: t('degradedDense') + (why ? ` (${why})` : '') });
-    else if (leg === 'generator') out.push({ tone: 'bad', text: t('degradedUpstream', { why }) });
-    else out.push({ tone: 'warn', text: t('degradedOther', { what: d }) });
-  }
-  if (kb.fallback === 'base-model') out.push({ tone: 'warn', text: t('fallbackBase') });
-  return out;
 }
 
 function sourceList(citations) {

@@ -2,8 +2,8 @@ import { api, ApiError, setKey } from './api.js';
 import { h } from './dom.js';
 import { t } from './i18n.js';
 
-/** Shows the sign-in dialog; resolves with the session once a key is accepted. */
-export function signIn(message) {
+/** Shows the sign-in dialog; resolves with the session once a key is accepted. `leaveTo`: a link out (e.g. back to the chat). */
+export function signIn(message, leaveTo) {
   return new Promise((resolve) => {
     const input = h('input#api-key', { type: 'password', autocomplete: 'off', spellcheck: 'false', placeholder: 'kb_…', required: true, 'aria-describedby': 'signin-help' });
     const remember = h('input', { type: 'checkbox', id: 'remember' });
@@ -34,7 +34,7 @@ export function signIn(message) {
       input,
       h('label.check', remember, ' ', t('remember')),
       err,
-      h('div.actions', h('button.primary', { type: 'submit' }, t('signIn'))),
+      h('div.actions', leaveTo ? h('a.button', { href: leaveTo }, t('chat')) : null, h('button.primary', { type: 'submit' }, t('signIn'))),
     );
     const dialog = h('dialog.modal', { 'aria-labelledby': 'signin-title' }, form);
     // Without a key nothing works: Escape must not leave a page that cannot load anything.
