@@ -180,6 +180,15 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
       "import('/ui/notices.js').then((m) => m.notices({ mode: 'generated', degraded: ['dense: embedding model unavailable'], fallback: 'base-model' }).map((n) => n.text))",
     );
     expect(words).toEqual(['Keyword search only: the semantic (dense) index is unavailable (embedding model unavailable)', 'The fine-tuned adapter is not being served; the base model answered']);
+    // Answer text is never parsed as HTML: markup in it is shown, not run.
+    const rendered: { html: string; text: string } = await page.evaluate(
+      "import('/ui/render.js').then((m) => { const el = document.createElement('div'); m.renderAnswer(el, '<img src=x onerror=\"window.pwned=1\"> **bold** [1] [9]\\n> quoted <b>x</b>\\n- item [javascript:alert(1)](javascript:alert(1))', () => {}, (n) => n === 1); document.body.append(el); return { html: el.innerHTML, text: el.textContent, cites: el.querySelectorAll('button.cite').length, links: el.querySelectorAll('a').length, imgs: el.querySelectorAll('img, b').length }; })",
+    );
+    expect(rendered).toMatchObject({ cites: 1, links: 0, imgs: 0 });
+    expect(rendered.text).toContain('<img src=x onerror="window.pwned=1">');
+    expect(rendered.text).toContain('[9]');
+    expect(rendered.html).toContain('<blockquote>quoted &lt;b&gt;x&lt;/b&gt;</blockquote>');
+    expect(await page.evaluate('window.pwned')).toBeUndefined();
     expect(errors).toEqual([]);
     await ctx.close();
   });

@@ -1,6 +1,6 @@
 import { h } from './dom.js';
 
-// Markdown-ish answers rendered as DOM nodes (never innerHTML): paragraphs, lists, fenced code,
+// Markdown-ish answers rendered as DOM nodes (never innerHTML): paragraphs, lists, quotes, fenced code,
 // **bold**, `code`, http(s) links, and citation markers [1] / [1, 2] / [1][2] as buttons.
 
 const INLINE = /(\*\*[^*\n]+\*\*|`[^`\n]+`|\[\d+(?:\s*[,，]\s*\d+)*\]|https?:\/\/[^\s<>()\]]+[^\s<>()\].,;:!?'"。，；：！？）])/g;
@@ -73,6 +73,16 @@ export function renderAnswer(el, text, onCite = () => {}, known = () => true) {
         list = h(tag);
       }
       list.append(h('li', ...inline(item[2], onCite, known)));
+      continue;
+    }
+    const quote = /^\s*>\s?(.*)$/.exec(line);
+    if (quote) {
+      flushPara();
+      flushList();
+      // Consecutive quoted lines form one quotation (extractive answers quote passages this way).
+      const quoted = [quote[1]];
+      while (i + 1 < lines.length && /^\s*>/.test(lines[i + 1])) quoted.push(lines[++i].replace(/^\s*>\s?/, ''));
+      frag.append(h('blockquote', ...quoted.flatMap((q, k) => (k ? [h('br'), ...inline(q, onCite, known)] : inline(q, onCite, known)))));
       continue;
     }
     const heading = /^\s*#{1,4}\s+(.*)$/.exec(line);
