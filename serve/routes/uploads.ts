@@ -73,14 +73,18 @@ class UploadIngestion {
   private timer: NodeJS.Timeout | null = null;
   constructor(private readonly deps: AppDeps) {}
 
-  async start(): Promise<{ run_id: number | null; status: 'running' | 'queued' | 'unavailable'; message?: string }> {
+  async start(): Promise<{ run_id: number | null; status: 'running' | 'queued' | 'unavailable' | 'failed'; message?: string }> {
     const start = this.deps.startIngestion;
     if (!start) return { run_id: null, status: 'unavailable', message: 'this server process cannot start ingestion; run `kb ingest --source uploads`' };
     try {
       const { run_id } = await start({ sources: [UPLOADS_SOURCE] });
       return { run_id, status: 'running' };
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ingest_running' && (err as Error).name !== 'LockBusyError') throw err;
+      if ((err as { code?: string }).code !== 'ingest_running' && (err as Error).name !== 'LockBusyError') {
+        // The upload is stored either way: the next run (scheduled, or started by hand) ingests it.
+        this.deps.log.error({ err }, 'could not start the ingestion run for uploads');
+        return { run_id: null, status: 'failed', message: `the ingestion run could not start (${(err as Error).message}); the files are stored and the next run ingests them` };
+      }
       this.retryLater();
       return { run_id: null, status: 'queued', message: 'another ingestion run is in progress; this upload is ingested by a run started when it ends' };
     }

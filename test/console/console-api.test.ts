@@ -258,4 +258,22 @@ describe('admin console APIs', () => {
     expect((await call(`${t.baseURL}/admin/finetune/adapters/nope/deploy`, admin, { method: 'POST', json: {} })).status).toBe(404);
     expect((await call(`${t.baseURL}/admin/finetune/adapters?assistant=ghost`, admin)).status).toBe(404);
   });
+
+  it('keeps an upload and says so when no ingestion run can start for it', async () => {
+    const form = () => {
+      const f = new FormData();
+      f.append('file', new Blob(['Quarterly zebra logistics memo about warehouses near Wuhan.']), 'memo.txt');
+      return f;
+    };
+    t = await startTestServer({ keys: KEYS, server: { startIngestion: async () => Promise.reject(new Error('spawn ENOENT')) } });
+    const failed = await call(`${t.baseURL}/uploads`, t.secrets[0], { method: 'POST', body: form() });
+    expect(failed.status).toBe(202);
+    expect(failed.body.ingestion).toMatchObject({ status: 'failed', run_id: null, message: expect.stringMatching(/spawn ENOENT.*next run ingests them/) });
+    expect(failed.body.documents).toEqual([expect.objectContaining({ file: 'memo.txt', status: 'pending' })]);
+    expect((await call(`${t.baseURL}/uploads`, t.secrets[0])).body.data).toHaveLength(1);
+    await t.close();
+    t = await startTestServer({ keys: KEYS });
+    const none = await call(`${t.baseURL}/uploads`, t.secrets[0], { method: 'POST', body: form() });
+    expect(none.body.ingestion).toMatchObject({ status: 'unavailable', message: expect.stringMatching(/kb ingest --source uploads/) });
+  });
 });

@@ -22,7 +22,8 @@ export function h(tag, attrs, ...children) {
     else if (k === 'dataset') Object.assign(el.dataset, v);
     else if (k === 'class') el.className = [el.className, v].filter(Boolean).join(' ');
     else if (k === 'value') el.value = v;
-    else if (k === 'checked' || k === 'disabled' || k === 'selected' || k === 'hidden') el[k] = Boolean(v);
+    else if (k === 'checked') el.checked = el.defaultChecked = Boolean(v); // defaultChecked: form.reset() restores it
+    else if (k === 'disabled' || k === 'selected' || k === 'hidden') el[k] = Boolean(v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);
