@@ -317,3 +317,38 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     await ctx.close();
   });
 });
+
+describe.skipIf(!executablePath)('web console in Chromium, auth off (no API keys: local use)', () => {
+  let local: LiveServer;
+  beforeAll(async () => {
+    fs.mkdirSync(OUT, { recursive: true });
+    local = await startLiveServer({ articles: 4 });
+    browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await local?.close();
+  });
+
+  it('opens without a key and uploads from the chat page', async () => {
+    const { ctx, page, errors } = await newPage();
+    await page.goto(`${local.url}/`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    expect(await page.locator('dialog.modal').count()).toBe(0);
+    expect(await page.locator('#admin-link').isVisible()).toBe(true);
+    expect(await page.locator('#sign-out').isVisible()).toBe(false);
+    await page.locator('#upload-toggle').click();
+    expect(await page.locator('#upload-toggle').getAttribute('aria-expanded')).toBe('true');
+    await page.locator('#upload-input').setInputFiles({ name: 'okapi.txt', mimeType: 'text/plain', buffer: Buffer.from('Okapi exhibition recap\nThe okapi robotics exhibition in Hangzhou drew forty exhibitors and two thousand visitors.\n') });
+    await expect.poll(() => page.locator('.upload-status').textContent()).toMatch(/Uploaded 1 file/);
+    await local.settle();
+    await page.locator('#question').fill('okapi robotics exhibition Hangzhou');
+    await page.keyboard.press('Enter');
+    await page.locator('#send:not([hidden])').waitFor();
+    await expect.poll(() => page.locator('.msg.assistant ol.sources').textContent()).toMatch(/Okapi exhibition recap/);
+    await shot(page, '07-chat-upload-auth-off');
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+});
+

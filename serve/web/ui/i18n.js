@@ -167,6 +167,7 @@ const en = {
   uploadedBy: 'Uploaded by',
   files: 'Files',
   explanation: 'Meaning',
+  detail: 'Detail',
   noRunning: 'No run in progress.',
   of: 'of',
 };
@@ -338,6 +339,7 @@ const zh = {
   uploadedBy: '上传者',
   files: '文件',
   explanation: '含义',
+  detail: '详情',
   noRunning: '当前没有运行中的任务。',
   of: '/',
 };

@@ -39,7 +39,7 @@ export async function quarantinePage(root, { args }) {
         h(
           'details.panel.q-item',
           h('summary', h('strong', q.reason), ' · ', q.source, ' · ', h('code', q.locator ?? '—'), ' · ', `${t('run')} #${q.run_id ?? '—'}`, ' · ', h('span.muted', fmtDate(q.created_at, true))),
-          h('dl.kv', h('dt', t('explanation')), h('dd', reasonText(q.reason, q.explanation)), h('dt', t('reason')), h('dd', q.detail ?? '—'), h('dt', t('locator')), h('dd', q.locator ?? '—')),
+          h('dl.kv', h('dt', t('explanation')), h('dd', reasonText(q.reason, q.explanation)), h('dt', t('detail')), h('dd', q.detail ?? '—'), h('dt', t('locator')), h('dd', q.locator ?? '—')),
           h('h2', t('rawRecord')),
           h('pre.raw', q.raw),
         ),
