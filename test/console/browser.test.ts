@@ -275,6 +275,13 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     await page.locator('.chunk').first().waitFor();
     expect(await page.locator('.chunk .pill').first().textContent()).toBe('indexed');
     await shot(page, '15-admin-document');
+    await page.locator('#delete-doc').click();
+    await page.locator('dialog.modal button.danger').click();
+    await page.waitForURL(/#documents$/);
+    await expect.poll(() => page.locator('.toast').last().textContent()).toMatch(/removed from search now/);
+    await page.locator('#doc-q').fill('Company 3');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#documents-list').textContent()).toMatch(/Nothing here yet/);
 
     await open('retrieval', 'retrieval');
     await page.locator('#rt-query').fill('battery product Shanghai');
