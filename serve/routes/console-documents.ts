@@ -5,6 +5,7 @@ import { StoreWriter } from '../../ingest/store-writer.ts';
 import { UPLOADS_SOURCE } from '../../ingest/sources/uploads.ts';
 import type { AppDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
+import { sameSiteOnly } from './same-origin.ts';
 import { routeLabel, state } from '../state.ts';
 import { intParam, listParam, strParam } from './query-params.ts';
 
@@ -154,7 +155,7 @@ export function documentRoutes(deps: AppDeps, chatGuard: RequestHandler[], admin
     res.json({ object: 'document', ...docMeta(d), deleted_at: d.deleted_at, body: d.body, chunks });
   });
 
-  r.delete('/admin/documents/:id', routeLabel('/v1/admin/documents/:id'), ...adminGuard, (req, res) => {
+  r.delete('/admin/documents/:id', routeLabel('/v1/admin/documents/:id'), sameSiteOnly, ...adminGuard, (req, res) => {
     const id = docId(req.params.id);
     const d = getDoc.get(id) as DocRow | undefined;
     if (!d || d.deleted_at) throw new HttpError(404, `No document ${id}.`, 'not_found_error', 'document_not_found', 'id');

@@ -9,6 +9,7 @@ import { promotionGate } from '../../finetune/registry/gate.ts';
 import { activeAdapter, deploymentHistory, getAdapter, listAdapters, type AdapterRecord } from '../../finetune/registry/index.ts';
 import type { AppDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
+import { sameSiteOnly } from './same-origin.ts';
 import { routeLabel, state } from '../state.ts';
 import { parseBody } from '../validation.ts';
 
@@ -128,7 +129,7 @@ export function consoleFinetuneRoutes(deps: AppDeps, guard: RequestHandler[]): R
     });
   });
 
-  r.post('/admin/finetune/adapters/:version/deploy', routeLabel('/v1/admin/finetune/adapters/:version/deploy'), ...guard, async (req, res) => {
+  r.post('/admin/finetune/adapters/:version/deploy', routeLabel('/v1/admin/finetune/adapters/:version/deploy'), sameSiteOnly, ...guard, async (req, res) => {
     const body = parseBody(deployBody, req.body ?? {});
     const version = String(req.params.version);
     if (!getAdapter(db, version)) throw new HttpError(404, `No adapter '${version}' in the registry.`, 'not_found_error', 'adapter_not_found', 'version');
@@ -146,7 +147,7 @@ export function consoleFinetuneRoutes(deps: AppDeps, guard: RequestHandler[]): R
     res.json({ status: result.status, adapter: result.adapter.version, previous: result.previous, loaded: result.loaded, gate: result.gate, instructions: result.instructions, message: result.message });
   });
 
-  r.post('/admin/finetune/rollback', routeLabel('/v1/admin/finetune/rollback'), ...guard, async (req, res) => {
+  r.post('/admin/finetune/rollback', routeLabel('/v1/admin/finetune/rollback'), sameSiteOnly, ...guard, async (req, res) => {
     const body = parseBody(deployBody, req.body ?? {});
     const { name, target } = assistantOf(body.assistant);
     if (!activeAdapter(db, name)) throw new HttpError(409, `Assistant '${name}' has no deployed adapter to roll back.`, 'conflict_error', 'nothing_to_roll_back', 'assistant');

@@ -7,6 +7,7 @@ import { pendingCount } from '../../src/vector/versions.ts';
 import { enforceAcl } from '../acl-guard.ts';
 import type { AppDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
+import { sameSiteOnly } from './same-origin.ts';
 import { routeLabel, state } from '../state.ts';
 import { filtersSchema, modeSchema, parseBody, toFilters } from '../validation.ts';
 import { intParam, optIntParam, strParam } from './query-params.ts';
@@ -106,7 +107,7 @@ export function consoleOpsRoutes(deps: AppDeps, guard: RequestHandler[]): Router
     res.json({ object: 'list', data: listKeys(db, { includeRevoked: true }).reverse().map(keyJson) });
   });
 
-  r.post('/admin/keys', routeLabel('/v1/admin/keys'), ...guard, (req, res) => {
+  r.post('/admin/keys', routeLabel('/v1/admin/keys'), sameSiteOnly, ...guard, (req, res) => {
     const body = parseBody(keyBody, req.body);
     try {
       const { key, secret } = createKey(db, body);
@@ -119,7 +120,7 @@ export function consoleOpsRoutes(deps: AppDeps, guard: RequestHandler[]): Router
     }
   });
 
-  r.delete('/admin/keys/:id', routeLabel('/v1/admin/keys/:id'), ...guard, (req, res) => {
+  r.delete('/admin/keys/:id', routeLabel('/v1/admin/keys/:id'), sameSiteOnly, ...guard, (req, res) => {
     const id = intParam(String(req.params.id), 'id', 0, 1, Number.MAX_SAFE_INTEGER);
     const existing = getKey(db, id);
     if (!existing) throw new HttpError(404, `No API key ${id}.`, 'not_found_error', 'key_not_found', 'id');

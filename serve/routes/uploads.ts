@@ -8,6 +8,7 @@ import { createUpload, deleteUpload, getUpload, listUploads, UploadError, upload
 import { UPLOADS_SOURCE, type UploadMeta } from '../../ingest/sources/uploads.ts';
 import type { AppDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
+import { sameSiteOnly } from './same-origin.ts';
 import { routeLabel, state, type RequestState } from '../state.ts';
 import { parseBody } from '../validation.ts';
 
@@ -132,7 +133,7 @@ export function uploadRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
       });
     });
 
-  r.post('/uploads', routeLabel('/v1/uploads'), ...guard, async (req, res) => {
+  r.post('/uploads', routeLabel('/v1/uploads'), sameSiteOnly, ...guard, async (req, res) => {
     if (!cfg.enabled) throw new HttpError(404, 'Uploads are disabled on this server (uploads.enabled).', 'not_found_error', 'uploads_disabled');
     await receive(req, res);
     const files = ((req.files as Express.Multer.File[] | undefined) ?? []).map(
@@ -195,7 +196,7 @@ export function uploadRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
     res.json({ object: 'upload', ...uploadStatus(deps.db, await find(req, res)) });
   });
 
-  r.delete('/uploads/:id', routeLabel('/v1/uploads/:id'), ...guard, async (req, res) => {
+  r.delete('/uploads/:id', routeLabel('/v1/uploads/:id'), sameSiteOnly, ...guard, async (req, res) => {
     const meta = await find(req, res);
     let removed;
     try {

@@ -347,8 +347,10 @@ describe.skipIf(!executablePath)('web console in Chromium, auth off (no API keys
     await page.locator('#upload-toggle').click();
     expect(await page.locator('#upload-toggle').getAttribute('aria-expanded')).toBe('true');
     await page.locator('#upload-input').setInputFiles({ name: 'okapi.txt', mimeType: 'text/plain', buffer: Buffer.from('Okapi exhibition recap\nThe okapi robotics exhibition in Hangzhou drew forty exhibitors and two thousand visitors.\n') });
-    await expect.poll(() => page.locator('.upload-status').textContent()).toMatch(/Uploaded 1 file/);
+    await expect.poll(() => page.locator('.upload-status').textContent()).toMatch(/Uploaded 1 file\(s\); ingestion #\d+ running/);
     await local.settle();
+    const uploaded = (await (await fetch(`${local.url}/v1/uploads`)).json()) as { data: Array<{ documents: Array<{ status: string }> }> };
+    expect(uploaded.data[0].documents[0].status).toBe('indexed');
     await page.locator('#question').fill('okapi robotics exhibition Hangzhou');
     await page.keyboard.press('Enter');
     await page.locator('#send:not([hidden])').waitFor();

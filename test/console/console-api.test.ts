@@ -276,4 +276,27 @@ describe('admin console APIs', () => {
     const none = await call(`${t.baseURL}/uploads`, t.secrets[0], { method: 'POST', body: form() });
     expect(none.body.ingestion).toMatchObject({ status: 'unavailable', message: expect.stringMatching(/kb ingest --source uploads/) });
   });
+
+  it('refuses state changes that a browser says come from another site (auth off: no key to protect them)', async () => {
+    t = await startTestServer();
+    const form = () => {
+      const f = new FormData();
+      f.append('file', new Blob(['Zebra logistics will consolidate three warehouses near Wuhan.']), 'memo.txt');
+      return f;
+    };
+    const evil = await call(`${t.baseURL}/uploads`, undefined, { method: 'POST', body: form(), headers: { origin: 'https://evil.example' } });
+    expect(evil.status).toBe(403);
+    expect(evil.body.error.code).toBe('cross_site_request');
+    const fetchMeta = await call(`${t.baseURL}/admin/keys`, undefined, { method: 'POST', json: { name: 'x', scopes: ['admin'] }, headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(fetchMeta.status).toBe(403);
+    expect((await call(`${t.baseURL}/admin/documents/${t.fixture.docIds['acme-rev']}`, undefined, { method: 'DELETE', headers: { origin: 'null' } })).status).toBe(403);
+    // The console's own pages (same origin) and clients that are not browsers are served.
+    const own = new URL(t.baseURL).origin;
+    expect((await call(`${t.baseURL}/uploads`, undefined, { method: 'POST', body: form(), headers: { origin: own, 'sec-fetch-site': 'same-origin' } })).status).toBe(202);
+    expect((await call(`${t.baseURL}/admin/keys`, undefined, { method: 'POST', json: { name: 'cli', scopes: ['chat'] } })).status).toBe(201);
+    // Nothing the evil requests asked for happened.
+    // (Read from the store: the new key has switched auth on.)
+    expect(t.fixture.db.prepare('SELECT name FROM api_keys').pluck().all()).toEqual(['cli']);
+  });
 });
+

@@ -4,6 +4,7 @@ import { silentLogger } from '../../src/log/index.ts';
 import { runIngestion } from '../../ingest/pipeline.ts';
 import type { RunReport } from '../../ingest/report.ts';
 import { startServer, type RunningServer } from '../../serve/main.ts';
+import { activeVersion } from '../../src/vector/versions.ts';
 import { article, makeIngestEnv, type IngestEnv } from '../helpers/ingest-env.ts';
 
 // A real server over a real temp data folder: the tiny embedding model, a JSONL news source,
@@ -17,7 +18,7 @@ export interface LiveServer {
   secrets: Record<string, string>;
   /** Every run started through the API, in order. */
   runs: Promise<RunReport>[];
-  /** Waits for every run started so far (including ones started while waiting). */
+  /** Waits for every run started so far (including ones started while waiting), then for the server to load the index version they activated. */
   settle(): Promise<RunReport[]>;
   close(): Promise<void>;
 }
@@ -54,7 +55,17 @@ export async function startLiveServer(opts: { keys?: Array<{ name: string; scope
       seen = runs.length;
       await Promise.allSettled(runs);
     }
-    return Promise.all(runs);
+    const reports = await Promise.all(runs);
+    // The server's reader picks up a new dense index version on its reload timer: until then the
+    // new chunks are found by BM25 only, and a test asking about them would race the reload.
+    const want = activeVersion(env.db)?.id ?? null;
+    const deadline = Date.now() + 10_000;
+    while (want !== null && Date.now() < deadline) {
+      const st = (await server.kb.deps.indexStatus?.()) as { version?: number | null } | undefined;
+      if (!st || st.version === want) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return reports;
   };
   return {
     env,
