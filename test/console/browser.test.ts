@@ -140,6 +140,20 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     const sent = upstream.answerRequests().slice(before);
     expect(sent.length).toBeGreaterThan(0);
     expect(JSON.stringify(upstream.requests.slice(-2).map((r) => r.messages))).toMatch(/launched a new product in Shanghai/);
+
+    // A reload of the tab keeps the conversation (and the key, for this session), citations working.
+    await page.reload();
+    await page.locator('body[data-ready="true"]').waitFor();
+    expect(await page.locator('dialog.modal').count()).toBe(0);
+    await expect.poll(() => page.locator('.msg.assistant').count()).toBe(2);
+    await page.locator('.msg.assistant').first().locator('button.cite').first().click();
+    await page.locator('dialog.passage mark').first().waitFor();
+    await page.keyboard.press('Escape');
+    // "New chat" forgets it.
+    await page.locator('#new-chat').click();
+    await page.reload();
+    await page.locator('body[data-ready="true"]').waitFor();
+    expect(await page.locator('.msg').count()).toBe(0);
     expect(errors).toEqual([]);
     await ctx.close();
   });
@@ -155,8 +169,11 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.locator('.msg.assistant .sources-wrap:not([hidden])').waitFor();
     expect(await page.locator('.msg.assistant .notice').first().textContent()).toMatch(/Extractive answer: no language model answered/);
-    // Shift+Tab from the question box reaches the last source; Enter opens it; Escape returns focus there.
+    // Shift+Tab from the question box reaches the answer's Copy button, then the last source;
+    // Enter opens it; Escape returns focus there.
     await page.locator('#question').focus();
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Copy');
     await page.keyboard.press('Shift+Tab');
     const focused = await page.evaluate(() => document.activeElement?.className);
     expect(focused).toMatch(/source-link/);

@@ -61,6 +61,25 @@ function sourceList(citations) {
   );
 }
 
+function copyButton(text) {
+  const btn = h('button.copy', {
+    type: 'button',
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(text);
+        btn.textContent = t('copied');
+      } catch {
+        // No clipboard permission (e.g. plain http on another host): select the text instead.
+        const range = document.createRange();
+        range.selectNodeContents(btn.parentElement.querySelector('.answer'));
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+      }
+    },
+  }, t('copy'));
+  return btn;
+}
+
 function addUser(text) {
   els.log.querySelector('.empty')?.remove();
   els.log.append(h('article.msg.user', { 'aria-label': t('you') }, h('div.bubble', text)));
@@ -85,6 +104,58 @@ function setBusy(busy) {
   els.input.setAttribute('aria-busy', String(busy));
 }
 
+/** Wires citation buttons of one answer to its citations (known once the final chunk arrived). */
+function citationLinks(ui, byIndex) {
+  const onCite = (n) => {
+    const c = byIndex.get(n);
+    const btn = ui.body.querySelector(`button.cite[data-cite="${n}"]`);
+    if (c) openPassage(c, btn);
+  };
+  return (content) => renderAnswer(ui.body, content, onCite, (n) => byIndex.size === 0 || byIndex.has(n));
+}
+
+/** The finished state of an answer: text with citations, notices, sources, copy. */
+function finish(ui, turn) {
+  const byIndex = new Map(turn.citations.map((c) => [c.index, c]));
+  ui.status.hidden = true;
+  if (turn.reasoning) {
+    ui.reasoning.hidden = false;
+    ui.reasoningText.textContent = turn.reasoning;
+  }
+  citationLinks(ui, byIndex)(turn.content);
+  for (const n of notices(turn.kb)) ui.notes.append(h(`p.notice.notice-${n.tone}`, { role: 'note' }, n.text));
+  ui.sources.hidden = false;
+  ui.sources.append(sourceList(turn.citations));
+  ui.card.append(copyButton(turn.content));
+}
+
+// The conversation survives a reload of the tab (sessionStorage: gone when the tab closes).
+const SAVE_KEY = 'kb.chat';
+let turns = [];
+function save() {
+  try {
+    sessionStorage.setItem(SAVE_KEY, JSON.stringify({ assistant: els.assistant.value, turns }));
+  } catch {
+    /* storage full or disabled: the conversation just won't survive a reload */
+  }
+}
+function restore() {
+  let saved;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(SAVE_KEY) ?? 'null');
+  } catch {
+    saved = null;
+  }
+  if (!saved?.turns?.length) return;
+  if ([...els.assistant.options].some((o) => o.value === saved.assistant)) els.assistant.value = saved.assistant;
+  turns = saved.turns;
+  for (const turn of turns) {
+    addUser(turn.question);
+    finish(addAssistant(), turn);
+    history.push({ role: 'user', content: turn.question }, { role: 'assistant', content: turn.content });
+  }
+}
+
 async function ask(question) {
   addUser(question);
   history.push({ role: 'user', content: question });
@@ -95,13 +166,8 @@ async function ask(question) {
   let content = '';
   let reasoning = '';
   let citations = [];
-  const byIndex = new Map();
-  const onCite = (n) => {
-    const c = byIndex.get(n);
-    const btn = ui.body.querySelector(`button.cite[data-cite="${n}"]`);
-    if (c) openPassage(c, btn);
-  };
-  const draw = () => renderAnswer(ui.body, content, onCite, (n) => byIndex.size === 0 || byIndex.has(n));
+  let kb = null;
+  const draw = citationLinks(ui, new Map());
   try {
     const res = await api('/v1/chat/completions', {
       method: 'POST',
@@ -113,9 +179,9 @@ async function ask(question) {
     await readSse(res, ({ data }) => {
       if (data === '[DONE]' || typeof data !== 'object') return;
       if (data.error) throw new Error(t('streamFailed', { msg: data.error.message }));
-      const choice = data.choices?.[0];
-      if (!choice) return;
-      const d = choice.delta ?? {};
+      if (data.citations) citations = data.citations;
+      if (data.kb) kb = data.kb;
+      const d = data.choices?.[0]?.delta ?? {};
       if (d.reasoning_content) {
         reasoning += d.reasoning_content;
         ui.reasoning.hidden = false;
@@ -129,28 +195,21 @@ async function ask(question) {
           pending = true;
           requestAnimationFrame(() => {
             pending = false;
-            draw();
+            draw(content);
           });
         }
       }
-      if (data.citations) {
-        citations = data.citations;
-        for (const c of citations) byIndex.set(c.index, c);
-      }
-      if (data.kb) {
-        for (const n of notices(data.kb)) ui.notes.append(h(`p.notice.notice-${n.tone}`, { role: 'note' }, n.text));
-        if (data.kb.mode === 'generated') ui.card.classList.add('generated');
-      }
     });
-    ui.status.hidden = true;
-    draw();
-    ui.sources.hidden = false;
-    ui.sources.append(sourceList(citations));
+    const turn = { question, content, reasoning, citations, kb };
+    finish(ui, turn);
+    if (kb?.mode === 'generated') ui.card.classList.add('generated');
     history.push({ role: 'assistant', content });
+    turns.push(turn);
+    save();
   } catch (err) {
     ui.status.hidden = true;
     if (err.name === 'AbortError') {
-      draw();
+      draw(content);
       if (content) history.push({ role: 'assistant', content });
       else history.pop();
     } else {
@@ -194,6 +253,8 @@ function setupComposer() {
   els.newChat.addEventListener('click', () => {
     inflight?.abort();
     history = [];
+    turns = [];
+    sessionStorage.removeItem(SAVE_KEY);
     emptyState();
     els.input.focus();
   });
@@ -211,6 +272,7 @@ async function main() {
   const remembered = localStorage.getItem('kb.assistant');
   if (remembered && sess.assistants.some((a) => a.id === remembered)) els.assistant.value = remembered;
   els.assistant.addEventListener('change', () => localStorage.setItem('kb.assistant', els.assistant.value));
+  restore();
   els.adminLink.hidden = !sess.scopes.includes('admin');
   els.signOut.hidden = !sess.auth || !getKey();
   els.signOut.addEventListener('click', () => {
