@@ -15,10 +15,10 @@ export interface SpawnedIngestion {
   done: Promise<number | null>;
 }
 
-export function spawnIngestion(config: Config, db: DB, trigger: 'api' | 'scheduler', timeoutMs = 60_000): Promise<SpawnedIngestion> {
+export function spawnIngestion(config: Config, db: DB, trigger: 'api' | 'scheduler', timeoutMs = 60_000, sources: string[] = []): Promise<SpawnedIngestion> {
   const holder = lockHolder(db, 'ingest');
   if (holder) return Promise.reject(new LockBusyError('ingest', holder));
-  const child = spawn(process.execPath, [path.join(projectRoot, 'bin/kb.mjs'), 'ingest', '--json', '--trigger', trigger], {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'bin/kb.mjs'), 'ingest', '--json', '--trigger', trigger, ...sources.flatMap((s) => ['--source', s])], {
     env: { ...process.env, KB_DATA_DIR: config.data_dir },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

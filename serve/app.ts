@@ -19,6 +19,11 @@ import { chatRoutes } from './routes/chat.ts';
 import { denseState, healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
 import { retrieveRoutes } from './routes/retrieve.ts';
+import { consoleFinetuneRoutes } from './routes/console-finetune.ts';
+import { consoleOpsRoutes } from './routes/console-ops.ts';
+import { documentRoutes } from './routes/console-documents.ts';
+import { uploadRoutes } from './routes/uploads.ts';
+import { sessionRoutes, webRoutes } from './routes/web.ts';
 
 export interface CreateAppOptions {
   config: Config;
@@ -101,7 +106,14 @@ export function createApp(opts: CreateAppOptions): KbApp {
   v1.use(retrieveRoutes(deps, guard('chat', 'retrieve')));
   v1.use(modelRoutes(deps, guard('chat', 'retrieve')));
   v1.use(adminRoutes(deps, guard('admin')));
+  // Web console APIs (serve/routes/console-*.ts, uploads.ts) and the pages themselves (web.ts).
+  v1.use(sessionRoutes(deps, guard('chat', 'retrieve', 'admin', 'upload')));
+  v1.use(documentRoutes(deps, guard('chat', 'retrieve'), guard('admin')));
+  v1.use(uploadRoutes(deps, guard('admin', 'upload')));
+  v1.use(consoleOpsRoutes(deps, guard('admin')));
+  v1.use(consoleFinetuneRoutes(deps, guard('admin')));
   app.use('/v1', v1);
+  app.use(webRoutes());
   app.use(notFound);
   app.use(errorHandler);
   return { app, deps };

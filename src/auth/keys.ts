@@ -6,7 +6,8 @@ import { GROUP_NAME_RULE, isGroupName } from './groups.ts';
 // by the stored prefix and compare hashes in constant time, so timing reveals nothing.
 
 // 'metrics': read /metrics and the detailed /readyz while auth is on (a Prometheus scraper's key).
-export const keyScopes = ['chat', 'retrieve', 'admin', 'metrics'] as const;
+// upload: add files/records to the managed uploads source, readable only within the key's own groups.
+export const keyScopes = ['chat', 'retrieve', 'admin', 'metrics', 'upload'] as const;
 export type KeyScope = (typeof keyScopes)[number];
 
 export interface ApiKey {

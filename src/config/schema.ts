@@ -10,6 +10,7 @@ import { filesSchema } from './sections/files.ts';
 import { GROUP_NAME_RE, GROUP_NAME_RULE } from '../auth/groups.ts';
 import { storeSchema } from './sections/store.ts';
 import { limitsSchema } from './sections/limits.ts';
+import { uploadsSchema } from './sections/uploads.ts';
 
 // One zod schema per section of config/default.yaml. Sections added by later features live in
 // their own files and are composed here, so the whole app runs from one validated object.
@@ -139,6 +140,7 @@ export const configSchema = z
     files: filesSchema,
     store: storeSchema,
     limits: limitsSchema,
+    uploads: uploadsSchema,
   })
   // Strict at every level: a misspelt key is an error naming it, never silently ignored.
   .strict();

@@ -64,6 +64,8 @@ describe('generated answers', () => {
         kind: 'news',
         published_at: '2024-01-15T00:00:00Z',
         page: null,
+        source: 'fixture',
+        chunk_ids: [expect.any(Number)],
       },
     ]);
     expect(extra.kb).toMatchObject({ mode: 'generated', fallback: null });

@@ -44,7 +44,7 @@ export function register(program: Command): void {
         host: opts.host,
         log,
         db,
-        startIngestion: async () => ({ run_id: (await spawnIngestion(config, db, 'api')).run_id }),
+        startIngestion: async (o) => ({ run_id: (await spawnIngestion(config, db, 'api', undefined, o?.sources)).run_id }),
       });
       let scheduler: Scheduler | null = null;
       if (config.server.scheduler && opts.scheduler) {
