@@ -22,6 +22,7 @@ import { abortOrphanedRuns, finishRun, startRun } from './runs.ts';
 import { emptyReport, type RunReport } from './report.ts';
 import { resolveSources } from './resolve-sources.ts';
 import { StageClock } from './stage-clock.ts';
+import { publishAfterIngest } from './publish.ts';
 
 export interface IngestOptions {
   /** Only these sources (default: all configured). */
@@ -115,6 +116,11 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
     if (embedder && opts.embedder === undefined) await embedder.dispose?.().catch(() => {});
     report.seconds = clock.seconds();
     finishRun(db, runId, report);
+    // Published after the run is recorded (replicas see it finished) and before the lock is released.
+    if (config.snapshot.target) {
+      await publishAfterIngest(ctx, report);
+      if (report.snapshot) finishRun(db, runId, report);
+    }
     clearInterval(heartbeat);
     lock.release();
   }

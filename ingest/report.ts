@@ -27,6 +27,8 @@ export interface RunReport {
   sources: Record<string, { seen: number; quarantined: number; deleted: number; error?: string }>;
   warnings: string[];
   error?: string;
+  /** The snapshot published for API replicas after the run (snapshot.target set), or why it failed. */
+  snapshot?: { id: string; bytes: number; seconds: number; removed: string[] } | { error: string };
 }
 
 export function emptyReport(runId: number): RunReport {

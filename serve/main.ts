@@ -28,6 +28,8 @@ export interface StartServerOptions {
   assistants?: Map<string, Assistant>;
   /** Extra cleanup after the server stopped and before the store closes. */
   onClose?: () => void | Promise<void>;
+  /** Wraps the request handler (a snapshot replica pins each request to one store generation). */
+  wrapHandler?: (handler: http.RequestListener) => http.RequestListener;
 }
 
 export interface RunningServer {
@@ -82,7 +84,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     log.info({ assistant: a.id, mode: a.model ? 'generated' : 'extractive', target: a.model?.description ?? null }, a.model ? 'assistant ready' : 'assistant has no generator: chat answers extractively');
   }
 
-  const server = http.createServer(kb.app);
+  const server = http.createServer(opts.wrapHandler ? opts.wrapHandler(kb.app) : kb.app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? config.server.port, host, () => {

@@ -6,6 +6,7 @@ import { finetuneSchema } from './sections/finetune.ts';
 import { finetuneRunsSchema } from './sections/finetune-runs.ts';
 import { upstreamsSchema, assistantsSchema, chatSchema } from './sections/chat.ts';
 import { authSchema } from './sections/auth.ts';
+import { snapshotSchema } from './sections/snapshot.ts';
 
 // One zod schema per section of config/default.yaml. Sections added by later features live in
 // their own files and are composed here, so the whole app runs from one validated object.
@@ -131,6 +132,7 @@ export const configSchema = z
     assistants: assistantsSchema,
     chat: chatSchema,
     auth: authSchema,
+    snapshot: snapshotSchema,
   })
   .passthrough();
 

@@ -8,6 +8,7 @@ import { formatReport } from '../../../ingest/report.ts';
 import { spawnIngestion } from '../../../ingest/spawn.ts';
 import { startScheduler, type Scheduler } from '../../../ingest/scheduler.ts';
 import { createProgress } from '../../progress/index.ts';
+import { serveReplica } from './serve-replica.ts';
 
 export function register(program: Command): void {
   program
@@ -20,9 +21,12 @@ export function register(program: Command): void {
     })
     .option('--host <host>', 'interface to bind when API keys exist (default: server.host or 0.0.0.0)')
     .option('--no-scheduler', 'do not run the weekly ingestion schedule in this process')
-    .action(async (opts: { port?: number; host?: string; scheduler: boolean }) => {
+    .option('--snapshot-from <location>', 'replica mode: serve index snapshots published there (default: snapshot.source)')
+    .action(async (opts: { port?: number; host?: string; scheduler: boolean; snapshotFrom?: string }) => {
       const config = loadConfig();
       const log = createLogger(config.log.level);
+      const snapshotSource = opts.snapshotFrom ?? config.snapshot.source;
+      if (snapshotSource) return serveReplica(config, snapshotSource, { port: opts.port, host: opts.host, log });
       const db = openStore(storePath(config));
       const ctx = { config, db, log };
 

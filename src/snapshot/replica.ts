@@ -1,0 +1,242 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/index.ts';
+import type { Embedder } from '../embeddings/types.ts';
+import { silentLogger, type Logger } from '../log/index.ts';
+import { openRetriever } from '../retrieval/open.ts';
+import { openStore } from '../store/index.ts';
+import type { SnapshotBackend } from './backend.ts';
+import { GenerationSwitch, type Generation } from './generations.ts';
+import { MANIFEST_FILE, SnapshotError, parseManifest, snapshotIdSchema, verifyFiles, writeFileAtomic, type SnapshotManifest } from './manifest.ts';
+
+const CURRENT_FILE = 'CURRENT';
+const STAGING_PREFIX = '.staging-';
+
+export interface ReplicaOptions {
+  config: Config;
+  backend: SnapshotBackend;
+  /** Query embedder shared by every generation (the model is loaded once per process). */
+  embedder: Embedder;
+  log?: Logger;
+  pollIntervalMs?: number;
+}
+
+export interface ReplicaStatus {
+  source: string;
+  snapshot: { id: string; created_at: string; bytes: number; swapped_at: string } | null;
+  last_poll_at: string | null;
+  last_error: { message: string; at: string; snapshot: string | null } | null;
+  swaps: number;
+}
+
+/**
+ * A serving replica's side of snapshots: keeps local copies under <data_dir>/replica/<id>/,
+ * polls the source for a newer LATEST, downloads it to a staging folder, verifies every file's
+ * size and SHA-256, renames it into place, opens it (store + index readers) and swaps it in
+ * through the GenerationSwitch. A failed download/verify/open leaves the current one serving
+ * and is retried on the next poll. Local copies no longer open are deleted.
+ */
+export class Replica {
+  readonly switch: GenerationSwitch;
+  private readonly root: string;
+  private readonly log: Logger;
+  private readonly intervalMs: number;
+  private manifest: SnapshotManifest | null = null;
+  private swappedAt: string | null = null;
+  private lastPollAt: string | null = null;
+  private lastError: ReplicaStatus['last_error'] = null;
+  private swaps = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<boolean> | null = null;
+  private stopped = false;
+
+  constructor(private readonly opts: ReplicaOptions) {
+    this.root = path.join(opts.config.data_dir, 'replica');
+    this.log = opts.log ?? silentLogger;
+    this.intervalMs = opts.pollIntervalMs ?? opts.config.snapshot.poll_interval_ms;
+    this.switch = new GenerationSwitch({ onClosed: () => this.removeUnusedCopies() });
+  }
+
+  get ready(): boolean {
+    return this.switch.currentId !== null;
+  }
+
+  status(): ReplicaStatus {
+    const m = this.manifest;
+    return {
+      source: this.opts.backend.location,
+      snapshot: m && this.swappedAt ? { id: m.id, created_at: m.created_at, bytes: m.bytes, swapped_at: this.swappedAt } : null,
+      last_poll_at: this.lastPollAt,
+      last_error: this.lastError,
+      swaps: this.swaps,
+    };
+  }
+
+  /**
+   * Opens the local copy a previous run served (a restart serves at once, even with the source
+   * unreachable), else waits for the first snapshot at the source; then polls in the background.
+   * Resolves once a generation is open; rejects only when stopped before that.
+   */
+  async start(): Promise<void> {
+    fs.mkdirSync(this.root, { recursive: true });
+    this.removeStaging();
+    await this.openLocal();
+    while (!this.ready) {
+      if (this.stopped) throw new Error('replica stopped before its first snapshot arrived');
+      await this.poll();
+      if (!this.ready) {
+        this.log.info({ source: this.opts.backend.location }, 'waiting for the first snapshot');
+        await new Promise((r) => setTimeout(r, this.intervalMs));
+      }
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.poll().finally(() => this.schedule());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One check of the source; resolves true when a new snapshot was swapped in. Never rejects. */
+  poll(): Promise<boolean> {
+    this.polling ??= this.pollOnce().finally(() => {
+      this.polling = null;
+    });
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<boolean> {
+    let target: SnapshotManifest | null = null;
+    try {
+      target = await this.opts.backend.latest();
+      this.lastPollAt = new Date().toISOString();
+      if (!target || target.id === this.manifest?.id) return false;
+      const dir = await this.fetch(target);
+      await this.open(dir, target);
+      writeFileAtomic(path.join(this.root, CURRENT_FILE), `${target.id}\n`);
+      this.lastError = null;
+      this.removeUnusedCopies();
+      return true;
+    } catch (err) {
+      const message = (err as Error).message;
+      this.lastError = { message, at: new Date().toISOString(), snapshot: target?.id ?? null };
+      this.log.error({ err: message, snapshot: target?.id ?? null, serving: this.manifest?.id ?? null }, 'snapshot update failed; the current one keeps serving');
+      return false;
+    }
+  }
+
+  /** Downloads into a staging folder, verifies every file, renames into place. */
+  private async fetch(m: SnapshotManifest): Promise<string> {
+    const final = path.join(this.root, m.id);
+    const staging = path.join(this.root, `${STAGING_PREFIX}${m.id}-${process.pid}`);
+    fs.rmSync(staging, { recursive: true, force: true });
+    const t0 = performance.now();
+    try {
+      for (const f of m.files) {
+        const dest = path.join(staging, ...f.path.split('/'));
+        fs.mkdirSync(path.dirname(dest), { recursive: true });
+        await this.opts.backend.download(m.id, f.path, dest);
+      }
+      await verifyFiles(staging, m);
+      fs.writeFileSync(path.join(staging, MANIFEST_FILE), `${JSON.stringify(m, null, 2)}\n`);
+      fs.rmSync(final, { recursive: true, force: true }); // a leftover of a crash between rename and CURRENT
+      fs.renameSync(staging, final);
+    } catch (err) {
+      fs.rmSync(staging, { recursive: true, force: true });
+      throw err;
+    }
+    this.log.info({ snapshot: m.id, bytes: m.bytes, seconds: Math.round(performance.now() - t0) / 1000 }, 'snapshot downloaded and verified');
+    return final;
+  }
+
+  /** Opens a verified local copy and makes it current. */
+  private async open(dir: string, m: SnapshotManifest): Promise<void> {
+    const gen = await openGeneration(this.opts.config, dir, m, this.opts.embedder, this.log);
+    const previous = this.manifest?.id ?? null;
+    this.switch.swap(gen);
+    this.manifest = m;
+    this.swappedAt = new Date().toISOString();
+    this.swaps++;
+    this.log.info({ snapshot: m.id, previous, versions: m.versions }, 'now serving snapshot');
+  }
+
+  private async openLocal(): Promise<void> {
+    let id: string;
+    try {
+      id = fs.readFileSync(path.join(this.root, CURRENT_FILE), 'utf8').trim();
+    } catch {
+      return;
+    }
+    if (!snapshotIdSchema.safeParse(id).success) return;
+    const dir = path.join(this.root, id);
+    try {
+      const m = parseManifest(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8'), dir);
+      // The store was opened read-write (WAL, key usage), so its bytes legitimately changed; the
+      // index files are immutable and must still match exactly (sizes: cheap at every start).
+      await verifyFiles(dir, { ...m, files: m.files.filter((f) => f.path !== m.store) }, { sizesOnly: true });
+      await this.open(dir, m);
+    } catch (err) {
+      this.log.warn({ snapshot: id, err: (err as Error).message }, 'local snapshot copy unusable; fetching from the source');
+    }
+  }
+
+  /** Deletes local copies (and staging leftovers) that no generation has open. */
+  private removeUnusedCopies(): void {
+    // The served copy stays even after stop(): a restart serves it at once.
+    const open = new Set([...this.switch.openIds(), ...(this.manifest ? [this.manifest.id] : [])]);
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.root);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (!snapshotIdSchema.safeParse(n).success || open.has(n)) continue;
+      fs.rmSync(path.join(this.root, n), { recursive: true, force: true });
+      this.log.info({ snapshot: n }, 'removed an old local snapshot copy');
+    }
+  }
+
+  private removeStaging(): void {
+    for (const n of fs.readdirSync(this.root)) if (n.startsWith(STAGING_PREFIX)) fs.rmSync(path.join(this.root, n), { recursive: true, force: true });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.polling;
+    await this.switch.closeAll();
+  }
+}
+
+/** Opens a snapshot folder as a generation: its own store handle and index readers. */
+export async function openGeneration(config: Config, dir: string, m: SnapshotManifest, embedder: Embedder, log: Logger): Promise<Generation> {
+  const db = openStore(path.join(dir, m.store));
+  try {
+    const opened = await openRetriever({ ...config, data_dir: dir }, db, log, { watch: false, embedder });
+    const st = opened.reader.status();
+    if (st.activeVersion !== null && st.version === null) {
+      await opened.close();
+      throw new SnapshotError(`snapshot ${m.id}: index version ${st.activeVersion} failed to load: ${st.error?.message ?? 'unknown error'}`);
+    }
+    return {
+      id: m.id,
+      db,
+      retriever: opened.retriever,
+      status: () => {
+        const s = opened.reader.status();
+        return { ...s, loaded: s.version !== null };
+      },
+      close: async () => {
+        await opened.close();
+        db.close();
+      },
+    };
+  } catch (err) {
+    if (db.open) db.close();
+    throw err;
+  }
+}
