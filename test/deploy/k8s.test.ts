@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
-import { CronJob } from 'kubernetes-models/batch/v1';
+import { CronJob, Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
@@ -237,6 +237,17 @@ describe('Kubernetes manifests', () => {
       expect(allowed(by('kb-ingest', 'CronJob'))).toBe(false);
       expect(allowed({ 'app.kubernetes.io/name': 'something-else', 'app.kubernetes.io/component': 'api' })).toBe(false);
     });
+  });
+
+  it('the one-off admin Job validates and runs real kb commands against the ingestion store', () => {
+    const job = YAML.parse(fs.readFileSync(path.join(k8s, 'tools/kb-admin-job.yaml'), 'utf8'));
+    expect(() => new Job(job).validate()).not.toThrow();
+    const c = job.spec.template.spec.containers[0];
+    for (const l of c.args[0].split('&&').map((x: string) => x.trim())) checkKbArgs(l.replace(/^node bin\/kb\.mjs /, '').split(/\s+/));
+    expect(c.args[0]).toMatch(/snapshot publish$/);
+    const claims = job.spec.template.spec.volumes.map((v: Doc) => v.persistentVolumeClaim?.claimName).filter(Boolean);
+    const ingest = find(baseResources(), 'CronJob', 'kb-ingest');
+    expect(claims.sort()).toEqual(podSpec(ingest).volumes.map((v: Doc) => v.persistentVolumeClaim?.claimName).filter(Boolean).sort());
   });
 
   it('says when the overlays could not be rendered', (ctx) => {
