@@ -139,6 +139,40 @@ describe('snapshot publish', () => {
   });
 });
 
+describe('publish after ingestion', () => {
+  it('publishes at the end of a successful run and records it; a broken target warns without failing the run', async () => {
+    const root = tmp('kb-snap-');
+    env = await makeIngestEnv({ snapshot: { target: path.join(root, 'snaps') } });
+    env.writeSource(Array.from({ length: 5 }, (_, i) => article(i + 1)));
+    const ok = await runIngestion(env.ctx);
+    expect(ok.status).toBe('succeeded');
+    expect(ok.snapshot).toMatchObject({ id: expect.any(String), bytes: expect.any(Number) });
+    const id = (ok.snapshot as { id: string }).id;
+    expect(await new FsSnapshotBackend(path.join(root, 'snaps')).latestId()).toBe(id);
+    const stored = JSON.parse(env.db.prepare('SELECT report FROM ingest_runs WHERE id = ?').pluck().get(ok.run_id) as string);
+    expect(stored.snapshot.id).toBe(id);
+    // The snapshot's copy shows the run finished, not running.
+    const Database = (await import('better-sqlite3')).default;
+    const copy = new Database(path.join(root, 'snaps', id, 'kb.sqlite'), { readonly: true });
+    try {
+      expect(copy.prepare('SELECT status FROM ingest_runs WHERE id = ?').pluck().get(ok.run_id)).toBe('succeeded');
+    } finally {
+      copy.close();
+    }
+
+    // A file where the target directory should be: publishing fails, the run does not.
+    const blocked = path.join(root, 'not-a-dir');
+    fs.writeFileSync(blocked, 'x');
+    env.reopen({ snapshot: { target: blocked } });
+    const warned = await runIngestion(env.ctx);
+    expect(warned.status).toBe('succeeded');
+    expect(warned.snapshot).toMatchObject({ error: expect.stringMatching(/EEXIST|ENOTDIR/) });
+    expect(warned.warnings.join()).toMatch(/snapshot publish failed/);
+    // The ingestion lock was released although the publish failed.
+    expect(env.db.prepare("SELECT count(*) FROM locks WHERE name = 'ingest'").pluck().get()).toBe(0);
+  });
+});
+
 describe('replica', () => {
   it('waits for the first snapshot, serves it, hot-swaps to a newer one, and deletes the old local copy', async () => {
     const e = await ingested();

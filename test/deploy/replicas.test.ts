@@ -65,7 +65,8 @@ interface Replica {
   stderr: () => string;
 }
 
-async function startReplica(n: number): Promise<Replica> {
+/** Spawns `kb serve --snapshot-from` on its own data folder; `listening` resolves with its URL. */
+function spawnReplica(n: number): Replica & { listening: Promise<string> } {
   const dir = path.join(root, `replica-${n}`);
   fs.cpSync(path.join(pubDir, 'models'), path.join(dir, 'models'), { recursive: true });
   const child = spawn(process.execPath, [path.join(projectRoot, 'bin/kb.mjs'), 'serve', '--snapshot-from', snapDir, '--port', '0'], {
@@ -75,13 +76,17 @@ async function startReplica(n: number): Promise<Replica> {
   children.push(child);
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  const end = Date.now() + 90_000;
-  for (;;) {
-    const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"server listening"/.exec(stderr);
-    if (m) return { url: m[1], dir, child, stderr: () => stderr };
-    if (child.exitCode !== null || Date.now() > end) throw new Error(`replica ${n} did not start:\n${stderr.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const replica = { url: '', dir, child, stderr: () => stderr, listening: Promise.resolve('') };
+  replica.listening = (async () => {
+    const end = Date.now() + 120_000;
+    for (;;) {
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"server listening"/.exec(stderr);
+      if (m) return (replica.url = m[1]);
+      if (child.exitCode !== null || Date.now() > end) throw new Error(`replica ${n} did not start:\n${stderr.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return replica;
 }
 
 const readyz = async (r: Replica) => (await (await fetch(`${r.url}/readyz`)).json()) as { status: string; checks: { index: { snapshot: { snapshot: { id: string } | null } } } };
@@ -108,9 +113,18 @@ describe('three API replicas on separate data folders fed by snapshots', () => {
     await buildTinyModel(path.join(pubDir, 'models', 'tiny', 'e5'), { fullCjk: true });
     const week1 = Array.from({ length: 12 }, (_, i) => article(i + 1));
     writeSource(week1);
-    const v1 = await ingest();
 
-    const replicas = await Promise.all([1, 2, 3].map(startReplica));
+    // The replicas start empty: they wait for the first snapshot, then listen and serve it.
+    const replicas = [1, 2, 3].map(spawnReplica);
+    for (const r of replicas) {
+      for (let i = 0; !/waiting for the first snapshot/.test(r.stderr()); i++) {
+        if (i > 900 || r.child.exitCode !== null) throw new Error(`replica did not wait for a snapshot:\n${r.stderr().slice(-3000)}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    expect(/server listening/.test(replicas.map((r) => r.stderr()).join())).toBe(false);
+    const v1 = await ingest();
+    await Promise.all(replicas.map((r) => r.listening));
     await converge(replicas, v1);
     for (const r of replicas) expect((await readyz(r)).status).toBe('ready');
 
