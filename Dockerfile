@@ -23,9 +23,11 @@ COPY . .
 FROM builder AS test
 RUN npm test
 
-# ---- prune: runtime dependencies only (tsx runs the TypeScript sources: no build step)
+# ---- prune: runtime dependencies only (tsx runs the TypeScript sources: no build step), minus
+# other platforms' onnxruntime binaries and native build intermediates
 FROM builder AS prune
-RUN npm prune --omit=dev --no-audit --no-fund
+RUN npm prune --omit=dev --no-audit --no-fund \
+ && sh deploy/docker/slim-node-modules.sh node_modules
 
 # ---- runtime: slim, non-root, data on a volume
 FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS runtime

@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { checkKbArgs, repo, serverRoutes } from './support.ts';
@@ -122,5 +125,26 @@ describe('Dockerfile', () => {
     for (const p of ['node_modules', 'data', '.git', 'config/local.yaml']) expect(ignore).toContain(p);
     const needed = ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'bin', 'src', 'serve', 'ingest', 'finetune', 'config', 'test', 'finetune/train/requirements.txt'];
     for (const n of needed) expect(ignore.some((p) => p === n || n.startsWith(`${p}/`))).toBe(false);
+  });
+
+  it('the prune stage keeps only this platform\'s onnxruntime binaries and the built addons', () => {
+    expect(ops(stage('prune'), 'RUN')[0]).toContain('sh deploy/docker/slim-node-modules.sh node_modules');
+    const nm = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-slim-'));
+    const touch = (p: string) => {
+      fs.mkdirSync(path.dirname(path.join(nm, p)), { recursive: true });
+      fs.writeFileSync(path.join(nm, p), 'x');
+    };
+    const other = process.arch === 'x64' ? 'arm64' : 'x64';
+    for (const p of ['darwin/arm64', `linux/${process.arch}`, `linux/${other}`, 'win32/x64']) touch(`onnxruntime-node/bin/napi-v6/${p}/libonnxruntime.so`);
+    for (const p of ['build/Release/better_sqlite3.node', 'build/Release/test_extension.node', 'build/Release/obj/a.o', 'build/Release/obj.target/b.o', 'build/Release/sqlite3.a', 'deps/sqlite3.c', 'src/better_sqlite3.cpp', 'lib/database.js']) touch(`better-sqlite3/${p}`);
+    for (const p of ['build/Release/addon.node', 'build/Release/obj.target/addon.o', 'src/addon.cc', 'lib/index.js']) touch(`hnswlib-node/${p}`);
+    const r = spawnSync('sh', [repo('deploy/docker/slim-node-modules.sh'), nm], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const files = (fs.readdirSync(nm, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(nm, f)).isFile()).map((f) => f.split(path.sep).join('/')).sort();
+    expect(files).toEqual(
+      [`onnxruntime-node/bin/napi-v6/linux/${process.arch}/libonnxruntime.so`, 'better-sqlite3/build/Release/better_sqlite3.node', 'better-sqlite3/lib/database.js', 'hnswlib-node/build/Release/addon.node', 'hnswlib-node/lib/index.js'].sort(),
+    );
+    fs.rmSync(nm, { recursive: true, force: true });
   });
 });
