@@ -22,8 +22,8 @@ export interface SnapshotBackend {
   list(): Promise<SnapshotManifest[]>;
   /** The id LATEST points to (null: no pointer yet). */
   latestId(): Promise<string | null>;
-  /** Copies one file of a snapshot to `destFile` (parent folder must exist). */
-  download(id: string, relPath: string, destFile: string): Promise<void>;
+  /** Copies one file of a snapshot to `destFile` (parent folder must exist); `signal` aborts it. */
+  download(id: string, relPath: string, destFile: string, signal?: AbortSignal): Promise<void>;
   /** Deletes a snapshot (manifest first, so a concurrent reader never sees a half-deleted complete snapshot). */
   remove(id: string): Promise<void>;
   /** Deletes unfinished uploads older than maxAgeMs; returns their names. */

@@ -94,8 +94,8 @@ export class FsSnapshotBackend implements SnapshotBackend {
     }
   }
 
-  async download(id: string, relPath: string, destFile: string): Promise<void> {
-    await copyDurably(path.join(this.root, id, ...relPath.split('/')), destFile);
+  async download(id: string, relPath: string, destFile: string, signal?: AbortSignal): Promise<void> {
+    await copyDurably(path.join(this.root, id, ...relPath.split('/')), destFile, signal);
   }
 
   async remove(id: string): Promise<void> {
@@ -127,8 +127,8 @@ export class FsSnapshotBackend implements SnapshotBackend {
   }
 }
 
-async function copyDurably(from: string, to: string): Promise<void> {
-  await pipeline(fs.createReadStream(from, { highWaterMark: 1 << 20 }), fs.createWriteStream(to));
+async function copyDurably(from: string, to: string, signal?: AbortSignal): Promise<void> {
+  await pipeline(fs.createReadStream(from, { highWaterMark: 1 << 20 }), fs.createWriteStream(to), { signal });
   const fd = fs.openSync(to, 'r');
   try {
     fs.fsyncSync(fd);

@@ -26,6 +26,8 @@ export interface ReplicaStatus {
   snapshot: { id: string; created_at: string; bytes: number; swapped_at: string } | null;
   last_poll_at: string | null;
   last_error: { message: string; at: string; snapshot: string | null } | null;
+  /** The last update: bytes fetched from the source vs reused from the local copy (identical files). */
+  last_fetch: { snapshot: string; downloaded_bytes: number; reused_bytes: number; seconds: number } | null;
   swaps: number;
 }
 
@@ -45,7 +47,9 @@ export class Replica {
   private swappedAt: string | null = null;
   private lastPollAt: string | null = null;
   private lastError: ReplicaStatus['last_error'] = null;
+  private lastFetch: ReplicaStatus['last_fetch'] = null;
   private swaps = 0;
+  private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<boolean> | null = null;
   private stopped = false;
@@ -68,6 +72,7 @@ export class Replica {
       snapshot: m && this.swappedAt ? { id: m.id, created_at: m.created_at, bytes: m.bytes, swapped_at: this.swappedAt } : null,
       last_poll_at: this.lastPollAt,
       last_error: this.lastError,
+      last_fetch: this.lastFetch,
       swaps: this.swaps,
     };
   }
@@ -128,17 +133,33 @@ export class Replica {
     }
   }
 
-  /** Downloads into a staging folder, verifies every file, renames into place. */
+  /**
+   * Downloads into a staging folder, verifies every file, renames into place. Immutable files
+   * identical to the served copy's (same path, size and SHA-256: an index version that did not
+   * change) are hard-linked (or copied) locally instead of fetched; the store never is (the
+   * replica writes to its copy). Verification covers every file either way.
+   */
   private async fetch(m: SnapshotManifest): Promise<string> {
     const final = path.join(this.root, m.id);
     const staging = path.join(this.root, `${STAGING_PREFIX}${m.id}-${process.pid}`);
     fs.rmSync(staging, { recursive: true, force: true });
     const t0 = performance.now();
+    const current = this.manifest;
+    const currentDir = current ? path.join(this.root, current.id) : null;
+    let downloaded = 0;
+    let reused = 0;
     try {
       for (const f of m.files) {
+        if (this.abort.signal.aborted) throw new SnapshotError('replica stopping: download abandoned');
         const dest = path.join(staging, ...f.path.split('/'));
         fs.mkdirSync(path.dirname(dest), { recursive: true });
-        await this.opts.backend.download(m.id, f.path, dest);
+        const same = f.path !== m.store && current?.files.some((c) => c.path === f.path && c.sha256 === f.sha256 && c.bytes === f.bytes);
+        if (same && currentDir && reuseLocal(path.join(currentDir, ...f.path.split('/')), dest)) {
+          reused += f.bytes;
+          continue;
+        }
+        await this.opts.backend.download(m.id, f.path, dest, this.abort.signal);
+        downloaded += f.bytes;
       }
       await verifyFiles(staging, m);
       fs.writeFileSync(path.join(staging, MANIFEST_FILE), `${JSON.stringify(m, null, 2)}\n`);
@@ -148,7 +169,9 @@ export class Replica {
       fs.rmSync(staging, { recursive: true, force: true });
       throw err;
     }
-    this.log.info({ snapshot: m.id, bytes: m.bytes, seconds: Math.round(performance.now() - t0) / 1000 }, 'snapshot downloaded and verified');
+    const seconds = Math.round(performance.now() - t0) / 1000;
+    this.lastFetch = { snapshot: m.id, downloaded_bytes: downloaded, reused_bytes: reused, seconds };
+    this.log.info({ snapshot: m.id, bytes: m.bytes, downloaded_bytes: downloaded, reused_bytes: reused, seconds }, 'snapshot downloaded and verified');
     return final;
   }
 
@@ -206,6 +229,7 @@ export class Replica {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort(); // a download in progress is abandoned (its staging folder removed)
     if (this.timer) clearTimeout(this.timer);
     await this.polling;
     await this.switch.closeAll();
@@ -238,5 +262,20 @@ export async function openGeneration(config: Config, dir: string, m: SnapshotMan
   } catch (err) {
     if (db.open) db.close();
     throw err;
+  }
+}
+
+/** Hard link (same filesystem, no extra space) or copy of a local immutable file; false if it is gone. */
+function reuseLocal(from: string, to: string): boolean {
+  try {
+    fs.linkSync(from, to);
+    return true;
+  } catch {
+    try {
+      fs.copyFileSync(from, to);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }

@@ -209,6 +209,17 @@ describe('replica', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(fs.readdirSync(path.join(replicaDir, 'replica')).sort()).toEqual([second.id, 'CURRENT'].sort());
     expect(await replica.poll()).toBe(false); // nothing newer
+    expect(replica.status().last_fetch).toMatchObject({ snapshot: second.id, reused_bytes: 0 });
+
+    // A publish without a new index version (e.g. after `kb keys create`): the unchanged index
+    // file is taken from the local copy, only the store crosses the wire.
+    const third = (await publishSnapshot({ db: e.db, dataDir: e.dir, backend })).manifest;
+    expect(third.versions).toEqual(second.versions);
+    expect(await replica.poll()).toBe(true);
+    const store = third.files.find((f) => f.path === 'kb.sqlite')!;
+    const index = third.files.find((f) => f.path !== 'kb.sqlite')!;
+    expect(replica.status().last_fetch).toMatchObject({ snapshot: third.id, downloaded_bytes: store.bytes, reused_bytes: index.bytes });
+    expect((await sw.retriever.retrieve(q)).hits.map((h) => h.title)).toContain('Zephyrium alloy plant');
   });
 
   it('keeps serving the current snapshot when a newer one is corrupt, and reports why', async () => {
@@ -227,10 +238,10 @@ describe('replica', () => {
     const first = (await publishSnapshot({ db: e.db, dataDir: e.dir, backend })).manifest;
     await replica.start();
     const second = (await publishSnapshot({ db: e.db, dataDir: e.dir, backend })).manifest;
-    const idx = second.files.find((f) => f.path !== 'kb.sqlite')!;
-    const abs = path.join(root, second.id, idx.path);
+    // The store is always fetched (the index file, unchanged, would be reused from the local copy).
+    const abs = path.join(root, second.id, second.store);
     const b = fs.readFileSync(abs);
-    b[100] ^= 0xff;
+    b[b.length - 10] ^= 0xff;
     fs.writeFileSync(abs, b);
 
     expect(await replica.poll()).toBe(false);
