@@ -5,7 +5,7 @@ import type { DB } from '../store/index.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import type { SnapshotBackend } from './backend.ts';
 import { filesToShip, referencedFiles } from './collect.ts';
-import { SNAPSHOT_FORMAT, STORE_FILE, hashFile, newSnapshotId, type SnapshotManifest } from './manifest.ts';
+import { SNAPSHOT_FORMAT, STORE_FILE, SnapshotError, hashFile, newSnapshotId, type SnapshotManifest } from './manifest.ts';
 
 export interface PublishOptions {
   /** The live store (the backup is taken online through this connection). */
@@ -54,8 +54,13 @@ export async function publishSnapshot(opts: PublishOptions): Promise<PublishResu
       fs.copyFileSync(path.join(opts.dataDir, ...rel.split('/')), dest);
     }
     const files: SnapshotManifest['files'] = [];
+    const recorded = new Map(refs.filter((r) => r.sha256).map((r) => [r.file, r.sha256]));
     for (const rel of [STORE_FILE, ...rels]) {
       const { sha256, bytes } = await hashFile(path.join(staging, ...rel.split('/')));
+      // An index file whose bytes differ from the checksum its versions table recorded is corrupt:
+      // publishing it would hand every replica a broken index.
+      const expected = recorded.get(rel);
+      if (expected && expected !== sha256) throw new SnapshotError(`index file ${rel} does not match the checksum its versions table recorded (sha256 ${sha256.slice(0, 12)}…, expected ${expected.slice(0, 12)}…): not publishing`);
       files.push({ path: rel, bytes, sha256 });
     }
     const tCopy = performance.now();

@@ -86,10 +86,26 @@ describe('snapshot publish', () => {
     e.db.exec("CREATE TABLE bm25_versions (id INTEGER PRIMARY KEY, file TEXT NOT NULL, active INTEGER NOT NULL); INSERT INTO bm25_versions VALUES (1, 'index/bm25-old.bin', 0), (2, 'index/bm25-v1', 1);");
     const refs = referencedFiles(e.db);
     expect(refs.map((r) => r.table)).toEqual(['bm25_versions', 'index_versions']);
+    expect(refs.every((r) => r.sha256 === null)).toBe(true);
     const files = filesToShip(e.dir, refs);
     expect(files).toContain('index/bm25-v1/postings.bin');
     expect(files).toContain('index/bm25-v1/terms.bin');
     expect(files).not.toContain('index/bm25-old.bin');
+
+    // A versions table that names its column `path` and records checksums: a file whose bytes
+    // differ from the recorded checksum refuses to publish.
+    const { createHash } = await import('node:crypto');
+    const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+    e.db.exec(`CREATE TABLE other_versions (id INTEGER PRIMARY KEY, path TEXT, sha256 TEXT, active INTEGER); INSERT INTO other_versions VALUES (1, 'index/other.bin', '${sha('good')}', 1);`);
+    fs.writeFileSync(path.join(e.dir, 'index', 'other.bin'), 'good');
+    expect(referencedFiles(e.db).find((r) => r.table === 'other_versions')).toEqual({ table: 'other_versions', id: 1, file: 'index/other.bin', sha256: sha('good') });
+    const root = tmp('kb-snap-');
+    const ok = await publishSnapshot({ db: e.db, dataDir: e.dir, backend: new FsSnapshotBackend(root) });
+    expect(ok.manifest.files.map((f) => f.path)).toContain('index/other.bin');
+    fs.writeFileSync(path.join(e.dir, 'index', 'other.bin'), 'bad!');
+    await expect(publishSnapshot({ db: e.db, dataDir: e.dir, backend: new FsSnapshotBackend(root) })).rejects.toThrow(/other\.bin does not match the checksum/);
+    expect((await new FsSnapshotBackend(root).list()).length).toBe(1);
+    e.db.exec('DROP TABLE other_versions');
 
     e.db.prepare("UPDATE bm25_versions SET file = '../../etc/passwd' WHERE id = 2").run();
     expect(() => filesToShip(e.dir, referencedFiles(e.db))).toThrow(/outside the data folder/);
