@@ -29,6 +29,8 @@ export interface ReplicaStatus {
   /** The last update: bytes fetched from the source vs reused from the local copy (identical files). */
   last_fetch: { snapshot: string; downloaded_bytes: number; reused_bytes: number; seconds: number } | null;
   swaps: number;
+  /** Failed updates (download, checksum or open) since start. */
+  failures: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export class Replica {
   private lastError: ReplicaStatus['last_error'] = null;
   private lastFetch: ReplicaStatus['last_fetch'] = null;
   private swaps = 0;
+  private failures = 0;
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<boolean> | null = null;
@@ -74,6 +77,7 @@ export class Replica {
       last_error: this.lastError,
       last_fetch: this.lastFetch,
       swaps: this.swaps,
+      failures: this.failures,
     };
   }
 
@@ -127,6 +131,7 @@ export class Replica {
       return true;
     } catch (err) {
       const message = (err as Error).message;
+      this.failures++;
       this.lastError = { message, at: new Date().toISOString(), snapshot: target?.id ?? null };
       this.log.error({ err: message, snapshot: target?.id ?? null, serving: this.manifest?.id ?? null }, 'snapshot update failed; the current one keeps serving');
       return false;

@@ -2,6 +2,7 @@ import type { Config } from '../config/index.ts';
 import { createEmbedder } from '../embeddings/factory.ts';
 import type { Logger } from '../log/index.ts';
 import { openBackend } from './backend.ts';
+import { registerReplicaMetrics } from './metrics.ts';
 import { Replica } from './replica.ts';
 
 export interface ReplicaServer {
@@ -46,5 +47,6 @@ export async function startReplicaServer(config: Config, source: string, opts: {
       await embedder.dispose?.();
     },
   });
+  registerReplicaMetrics(server.kb.deps.metrics.registry, replica);
   return { url: server.url, replica, close: () => server.close() };
 }

@@ -184,6 +184,14 @@ describe('three API replicas on separate data folders fed by snapshots', () => {
     expect(chats[0].content).toMatch(/Zephyrium/);
     for (const c of chats.slice(1)) expect(c).toEqual(chats[0]);
 
+    // Prometheus sees which snapshot each replica serves and how many swaps it made.
+    for (const r of replicas) {
+      const metrics = await (await fetch(`${r.url}/metrics`)).text();
+      expect(metrics).toContain(`kb_snapshot_info{snapshot="${v3}"} 1`);
+      expect(metrics).toMatch(/^kb_snapshot_swaps_total 3$/m);
+      expect(metrics).toMatch(/^kb_snapshot_update_failures_total 0$/m);
+    }
+
     // Retention at the source (keep 2) and old local copies gone on every replica.
     expect(fs.readdirSync(snapDir).filter((n) => /^\d{8}T/.test(n)).sort()).toEqual([v2, v3]);
     for (const r of replicas) expect(fs.readdirSync(path.join(r.dir, 'replica')).filter((n) => /^\d{8}T/.test(n))).toEqual([v3]);
