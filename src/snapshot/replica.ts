@@ -11,6 +11,7 @@ import { MANIFEST_FILE, SnapshotError, parseManifest, snapshotIdSchema, verifyFi
 
 const CURRENT_FILE = 'CURRENT';
 const STAGING_PREFIX = '.staging-';
+const MAX_RETRY_MS = 15 * 60_000;
 
 export interface ReplicaOptions {
   config: Config;
@@ -25,7 +26,7 @@ export interface ReplicaStatus {
   source: string;
   snapshot: { id: string; created_at: string; bytes: number; swapped_at: string } | null;
   last_poll_at: string | null;
-  last_error: { message: string; at: string; snapshot: string | null } | null;
+  last_error: { message: string; at: string; snapshot: string | null; retry_at: string | null } | null;
   /** The last update: bytes fetched from the source vs reused from the local copy (identical files). */
   last_fetch: { snapshot: string; downloaded_bytes: number; reused_bytes: number; seconds: number } | null;
   swaps: number;
@@ -52,6 +53,8 @@ export class Replica {
   private lastFetch: ReplicaStatus['last_fetch'] = null;
   private swaps = 0;
   private failures = 0;
+  // Backoff per failing snapshot: a corrupt 10 GiB snapshot is not re-downloaded every poll.
+  private failed: { id: string; count: number; retryAt: number } | null = null;
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<boolean> | null = null;
@@ -90,11 +93,11 @@ export class Replica {
     fs.mkdirSync(this.root, { recursive: true });
     this.removeStaging();
     await this.openLocal();
-    while (!this.ready) {
+    for (let waits = 0; !this.ready; waits++) {
       if (this.stopped) throw new Error('replica stopped before its first snapshot arrived');
       await this.poll();
       if (!this.ready) {
-        this.log.info({ source: this.opts.backend.location }, 'waiting for the first snapshot');
+        if (waits === 0) this.log.info({ source: this.opts.backend.location }, 'waiting for the first snapshot');
         await new Promise((r) => setTimeout(r, this.intervalMs));
       }
     }
@@ -123,16 +126,24 @@ export class Replica {
       target = await this.opts.backend.latest();
       this.lastPollAt = new Date().toISOString();
       if (!target || target.id === this.manifest?.id) return false;
+      if (this.failed?.id === target.id && Date.now() < this.failed.retryAt) return false;
       const dir = await this.fetch(target);
       await this.open(dir, target);
       writeFileAtomic(path.join(this.root, CURRENT_FILE), `${target.id}\n`);
       this.lastError = null;
+      this.failed = null;
       this.removeUnusedCopies();
       return true;
     } catch (err) {
       const message = (err as Error).message;
       this.failures++;
-      this.lastError = { message, at: new Date().toISOString(), snapshot: target?.id ?? null };
+      let retryAt: number | null = null;
+      if (target) {
+        const count = this.failed?.id === target.id ? this.failed.count + 1 : 1;
+        retryAt = Date.now() + Math.min(MAX_RETRY_MS, this.intervalMs * 2 ** count);
+        this.failed = { id: target.id, count, retryAt };
+      }
+      this.lastError = { message, at: new Date().toISOString(), snapshot: target?.id ?? null, retry_at: retryAt ? new Date(retryAt).toISOString() : null };
       this.log.error({ err: message, snapshot: target?.id ?? null, serving: this.manifest?.id ?? null }, 'snapshot update failed; the current one keeps serving');
       return false;
     }

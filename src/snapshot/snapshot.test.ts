@@ -263,6 +263,15 @@ describe('replica', () => {
     expect(await replica.poll()).toBe(false);
     expect(replica.status()).toMatchObject({ snapshot: { id: first.id }, last_error: { snapshot: second.id } });
     expect(replica.status().last_error?.message).toMatch(/checksum mismatch/);
+    // The same broken snapshot is not fetched again on every poll: it waits for its backoff.
+    expect(replica.status().failures).toBe(1);
+    expect(Date.parse(replica.status().last_error!.retry_at!)).toBeGreaterThan(Date.now() + 60_000);
+    expect(await replica.poll()).toBe(false);
+    expect(replica.status().failures).toBe(1);
+    // A newer, good snapshot is taken at once despite the backoff of the broken one.
+    const third = (await publishSnapshot({ db: e.db, dataDir: e.dir, backend })).manifest;
+    expect(await replica.poll()).toBe(true);
+    expect(replica.status()).toMatchObject({ snapshot: { id: third.id }, last_error: null });
     expect(fs.readdirSync(path.join(replicaDir, 'replica')).filter((n) => n.startsWith('.'))).toEqual([]);
 
     // A restarted replica serves its local copy at once, without the source.
@@ -270,7 +279,8 @@ describe('replica', () => {
     const again = new Replica({ config, backend: new FsSnapshotBackend(path.join(root, 'nowhere')), embedder, pollIntervalMs: 60_000 });
     cleanups.push(() => again.stop());
     await again.start();
-    expect(again.status().snapshot?.id).toBe(first.id);
+    expect(again.status().snapshot?.id).toBe(third.id);
+    expect(first.id < third.id).toBe(true);
   });
 });
 
