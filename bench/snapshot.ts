@@ -1,6 +1,9 @@
 // Snapshot publish and replica update costs (issue 14): how long the ingestion side takes to
 // publish a snapshot (online SQLite backup, index file copy, SHA-256, upload to a directory
-// backend) and how long a replica takes to download, verify, open and swap to it, per GiB.
+// backend) and how long a replica takes to download, verify, open and swap to it, per GiB —
+// against a plain copy of the same files in the same run (the cost of the bytes alone). Round 1
+// is a full replica fetch; later rounds publish without a new index version, so the replica
+// reuses its local index file and fetches only the store.
 //
 //   node --import tsx bench/snapshot.ts --chunks 20000 [--rounds 2]
 //
@@ -55,6 +58,7 @@ const embedder: Embedder = {
 const replica = new Replica({ config, backend, embedder, pollIntervalMs: 3_600_000 });
 
 const gib = (b: number) => b / 2 ** 30;
+const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 const rows: string[] = [];
 try {
   for (let r = 1; r <= rounds; r++) {
@@ -63,10 +67,33 @@ try {
     const t0 = performance.now();
     const swapped = r === 1 ? (await replica.start(), true) : await replica.poll();
     const fetchS = (performance.now() - t0) / 1000;
-    if (!swapped || replica.status().snapshot?.id !== m.id) throw new Error(`replica did not swap to ${m.id}: ${JSON.stringify(replica.status().last_error)}`);
+    const st = replica.status();
+    if (!swapped || st.snapshot?.id !== m.id) throw new Error(`replica did not swap to ${m.id}: ${JSON.stringify(st.last_error)}`);
+    // Baseline in the same run: a plain copy of the same files (what the bytes alone cost here).
+    const plain = path.join(root, `plain-${r}`);
+    const tc = performance.now();
+    for (const f of m.files) {
+      const dest = path.join(plain, ...f.path.split('/'));
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.copyFileSync(path.join(dataDir, ...f.path.split('/')), dest);
+    }
+    const copyS = (performance.now() - tc) / 1000;
+    fs.rmSync(plain, { recursive: true, force: true });
     const size = gib(m.bytes);
+    const fetched = st.last_fetch!;
     rows.push(
-      `| ${r} | ${(m.bytes / 2 ** 20).toFixed(0)} MiB (${m.files.map((f) => `${path.basename(f.path)} ${(f.bytes / 2 ** 20).toFixed(0)}`).join(', ')}) | ${pub.seconds.backup} | ${pub.seconds.copy} | ${pub.seconds.upload} | ${pub.seconds.total} (${(pub.seconds.total / size).toFixed(1)} s/GiB) | ${fetchS.toFixed(2)} (${(fetchS / size).toFixed(1)} s/GiB) |`,
+      [
+        r,
+        `${mib(m.bytes)} MiB (${m.files.map((f) => `${path.basename(f.path)} ${mib(f.bytes)}`).join(', ')})`,
+        pub.seconds.backup,
+        pub.seconds.hash,
+        pub.seconds.upload,
+        `${pub.seconds.total} (${(pub.seconds.total / size).toFixed(1)} s/GiB)`,
+        `${mib(fetched.downloaded_bytes)} / ${mib(fetched.reused_bytes)}`,
+        `${fetchS.toFixed(2)} (${(fetchS / size).toFixed(1)} s/GiB)`,
+        `${copyS.toFixed(2)} (${(copyS / size).toFixed(1)} s/GiB)`,
+        `${(pub.seconds.total / copyS).toFixed(1)}× / ${(fetchS / copyS).toFixed(1)}×`,
+      ].join(' | '),
     );
   }
 } finally {
@@ -75,6 +102,6 @@ try {
   fs.rmSync(root, { recursive: true, force: true });
 }
 console.log(`snapshot bench, ${chunks} chunks, ${new Date().toISOString()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-console.log('| round | snapshot size | backup s | copy + sha256 s | upload s | publish total s | replica download + verify + open + swap s |');
-console.log('|---|---|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(r);
+console.log('| round | snapshot size | backup s | sha256 s | upload s | publish total s | replica fetched / reused MiB | replica download + verify + open + swap s | baseline: plain copy s | publish / replica vs plain copy |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r} |`);

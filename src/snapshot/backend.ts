@@ -14,8 +14,8 @@ import { FsSnapshotBackend } from './fs-backend.ts';
 export interface SnapshotBackend {
   /** Human-readable location for logs and errors. */
   readonly location: string;
-  /** Uploads a complete local snapshot folder: every file, then the manifest, then LATEST. */
-  publish(localDir: string, manifest: SnapshotManifest): Promise<void>;
+  /** Uploads every file of the manifest (read from `sourceOf(path)`), then the manifest, then LATEST. */
+  publish(manifest: SnapshotManifest, sourceOf: (relPath: string) => string): Promise<void>;
   /** The snapshot LATEST names (falling back to the newest complete one), or null when none exists. */
   latest(): Promise<SnapshotManifest | null>;
   /** Complete snapshots (those with a valid manifest), oldest first. Broken ones are skipped. */

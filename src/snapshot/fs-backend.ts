@@ -19,7 +19,7 @@ export class FsSnapshotBackend implements SnapshotBackend {
     return this.root;
   }
 
-  async publish(localDir: string, manifest: SnapshotManifest): Promise<void> {
+  async publish(manifest: SnapshotManifest, sourceOf: (relPath: string) => string): Promise<void> {
     fs.mkdirSync(this.root, { recursive: true });
     const final = path.join(this.root, manifest.id);
     if (fs.existsSync(final)) throw new SnapshotError(`snapshot ${manifest.id} already exists at ${this.root}`);
@@ -29,7 +29,7 @@ export class FsSnapshotBackend implements SnapshotBackend {
       for (const f of manifest.files) {
         const dest = path.join(tmp, ...f.path.split('/'));
         fs.mkdirSync(path.dirname(dest), { recursive: true });
-        await copyDurably(path.join(localDir, ...f.path.split('/')), dest);
+        await copyDurably(sourceOf(f.path), dest);
       }
       writeFileAtomic(path.join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
       fs.renameSync(tmp, final);

@@ -20,7 +20,7 @@ export interface PublishOptions {
 
 export interface PublishResult {
   manifest: SnapshotManifest;
-  seconds: { backup: number; copy: number; upload: number; total: number };
+  seconds: { backup: number; hash: number; upload: number; total: number };
   removed: string[];
 }
 
@@ -46,24 +46,21 @@ export async function publishSnapshot(opts: PublishOptions): Promise<PublishResu
     const refs = sanitizeCopy(storeCopy);
     const tBackup = performance.now();
 
-    // 2. The index files the copy references (immutable per version: copied as they are).
+    // 2. The index files the copy references: immutable per version (a sync writes a new file),
+    // so they are hashed and uploaded straight from the data folder, with no staging copy.
     const rels = filesToShip(opts.dataDir, refs);
-    for (const rel of rels) {
-      const dest = path.join(staging, ...rel.split('/'));
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.copyFileSync(path.join(opts.dataDir, ...rel.split('/')), dest);
-    }
+    const sourceOf = (rel: string) => (rel === STORE_FILE ? storeCopy : path.join(opts.dataDir, ...rel.split('/')));
     const files: SnapshotManifest['files'] = [];
     const recorded = new Map(refs.filter((r) => r.sha256).map((r) => [r.file, r.sha256]));
     for (const rel of [STORE_FILE, ...rels]) {
-      const { sha256, bytes } = await hashFile(path.join(staging, ...rel.split('/')));
+      const { sha256, bytes } = await hashFile(sourceOf(rel));
       // An index file whose bytes differ from the checksum its versions table recorded is corrupt:
       // publishing it would hand every replica a broken index.
       const expected = recorded.get(rel);
       if (expected && expected !== sha256) throw new SnapshotError(`index file ${rel} does not match the checksum its versions table recorded (sha256 ${sha256.slice(0, 12)}…, expected ${expected.slice(0, 12)}…): not publishing`);
       files.push({ path: rel, bytes, sha256 });
     }
-    const tCopy = performance.now();
+    const tHash = performance.now();
     const manifest: SnapshotManifest = {
       format: SNAPSHOT_FORMAT,
       id,
@@ -75,12 +72,12 @@ export async function publishSnapshot(opts: PublishOptions): Promise<PublishResu
     };
 
     // 3. Upload: files, manifest, then the LATEST pointer.
-    await opts.backend.publish(staging, manifest);
+    await opts.backend.publish(manifest, sourceOf);
     const tUpload = performance.now();
     let removed: string[] = [];
     if (opts.keep !== undefined) removed = await gcSnapshots(opts.backend, opts.keep, { tmpMaxAgeMs: opts.tmpMaxAgeMs, log });
     const s = (a: number, b: number) => Math.round(b - a) / 1000;
-    const result = { manifest, removed, seconds: { backup: s(t0, tBackup), copy: s(tBackup, tCopy), upload: s(tCopy, tUpload), total: s(t0, performance.now()) } };
+    const result = { manifest, removed, seconds: { backup: s(t0, tBackup), hash: s(tBackup, tHash), upload: s(tHash, tUpload), total: s(t0, performance.now()) } };
     log.info({ snapshot: id, bytes: manifest.bytes, files: files.length, versions: manifest.versions, location: opts.backend.location, seconds: result.seconds, removed }, 'snapshot published');
     return result;
   } finally {
