@@ -34,19 +34,27 @@ export async function startReplicaServer(config: Config, source: string, opts: {
   }
   const sw = replica.switch;
   const { startServer } = await import('../../serve/main.ts');
-  const server = await startServer(config, {
-    port: opts.port,
-    host: opts.host,
-    log,
-    db: sw.db,
-    retriever: sw.retriever,
-    indexStatus: () => ({ ...sw.pinned().status(), snapshot: replica.status() }),
-    wrapHandler: (h) => sw.wrap(h),
-    onClose: async () => {
-      await replica.stop();
-      await embedder.dispose?.();
-    },
-  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, {
+      port: opts.port,
+      host: opts.host,
+      log,
+      db: sw.db,
+      retriever: sw.retriever,
+      indexStatus: () => ({ ...sw.pinned().status(), snapshot: replica.status() }),
+      wrapHandler: (h) => sw.wrap(h),
+      onClose: async () => {
+        await replica.stop();
+        await embedder.dispose?.();
+      },
+    });
+  } catch (err) {
+    // e.g. the port is taken: release the snapshot handles and the model before failing.
+    await replica.stop();
+    await embedder.dispose?.();
+    throw err;
+  }
   registerReplicaMetrics(server.kb.deps.metrics.registry, replica);
   return { url: server.url, replica, close: () => server.close() };
 }
