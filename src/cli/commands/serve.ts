@@ -8,7 +8,6 @@ import { formatReport } from '../../../ingest/report.ts';
 import { spawnIngestion } from '../../../ingest/spawn.ts';
 import { startScheduler, type Scheduler } from '../../../ingest/scheduler.ts';
 import { createProgress } from '../../progress/index.ts';
-import { serveReplica } from './serve-replica.ts';
 
 export function register(program: Command): void {
   program
@@ -26,7 +25,10 @@ export function register(program: Command): void {
       const config = loadConfig();
       const log = createLogger(config.log.level);
       const snapshotSource = opts.snapshotFrom ?? config.snapshot.source;
-      if (snapshotSource) return serveReplica(config, snapshotSource, { port: opts.port, host: opts.host, log });
+      if (snapshotSource) {
+        const { serveReplica } = await import('./serve-replica.ts');
+        return serveReplica(config, snapshotSource, { port: opts.port, host: opts.host, log });
+      }
       const db = openStore(storePath(config));
       const ctx = { config, db, log };
 
