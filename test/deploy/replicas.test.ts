@@ -142,6 +142,9 @@ describe('three API replicas on separate data folders fed by snapshots', () => {
         } catch (err) {
           failures.push(`${r.url} ${kind} ${(err as Error).message}`);
         }
+        // A short think time: steady traffic through every swap without starving the other test
+        // files that share the machine's cores.
+        await new Promise((res) => setTimeout(res, 20));
       }
     };
     const clients = replicas.flatMap((r) => [loop(r, 'retrieve'), loop(r, 'chat')]);
