@@ -22,6 +22,8 @@ export interface SnapshotBackend {
   list(): Promise<SnapshotManifest[]>;
   /** The id LATEST points to (null: no pointer yet). */
   latestId(): Promise<string | null>;
+  /** Points LATEST at an existing complete snapshot (a rollback, or a roll forward again). */
+  setLatest(id: string): Promise<void>;
   /** Copies one file of a snapshot to `destFile` (parent folder must exist); `signal` aborts it. */
   download(id: string, relPath: string, destFile: string, signal?: AbortSignal): Promise<void>;
   /** Deletes a snapshot (manifest first, so a concurrent reader never sees a half-deleted complete snapshot). */

@@ -52,6 +52,11 @@ export class FsSnapshotBackend implements SnapshotBackend {
     return snapshotIdSchema.safeParse(text).success ? text : null;
   }
 
+  async setLatest(id: string): Promise<void> {
+    if (!snapshotIdSchema.safeParse(id).success || !this.readManifest(id)) throw new SnapshotError(`no complete snapshot ${id} at ${this.root}`);
+    writeFileAtomic(path.join(this.root, LATEST_FILE), `${id}\n`);
+  }
+
   async latest(): Promise<SnapshotManifest | null> {
     const id = await this.latestId();
     if (id) {

@@ -236,6 +236,13 @@ describe('replica', () => {
     const index = third.files.find((f) => f.path !== 'kb.sqlite')!;
     expect(replica.status().last_fetch).toMatchObject({ snapshot: third.id, downloaded_bytes: store.bytes, reused_bytes: index.bytes });
     expect((await sw.retriever.retrieve(q)).hits.map((h) => h.title)).toContain('Zephyrium alloy plant');
+
+    // Rollback: LATEST back to the first snapshot; the replica follows it on its next poll.
+    await backend.setLatest(first.id);
+    expect(await replica.poll()).toBe(true);
+    expect(replica.status().snapshot?.id).toBe(first.id);
+    expect((await sw.retriever.retrieve(q)).hits.map((h) => h.title)).not.toContain('Zephyrium alloy plant');
+    await expect(backend.setLatest('20200101T000000000Z-00000000')).rejects.toThrow(/no complete snapshot/);
   });
 
   it('keeps serving the current snapshot when a newer one is corrupt, and reports why', async () => {

@@ -5,7 +5,7 @@ import { runIngestion } from '../../ingest/pipeline.ts';
 import { main } from '../../src/cli/main.ts';
 import { article, makeIngestEnv, type IngestEnv } from '../helpers/ingest-env.ts';
 
-// `kb snapshot publish|list|gc` as an operator runs them (the CLI's main(), in process: a child
+// `kb snapshot publish|list|promote|gc` as an operator runs them (the CLI's main(), in process: a child
 // process per command would cost a tsx start-up each; test/cli/serve.test.ts covers the binary).
 
 let env: IngestEnv;
@@ -36,7 +36,7 @@ async function kb(args: string[], extraEnv: Record<string, string> = {}) {
 }
 
 describe('kb snapshot', () => {
-  it('publishes, lists with LATEST marked, garbage-collects, and refuses bad input with a clear message', async () => {
+  it('publishes, lists with LATEST marked, garbage-collects, rolls back, and refuses bad input with a clear message', async () => {
     env = await makeIngestEnv();
     env.writeSource(Array.from({ length: 4 }, (_, i) => article(i + 1)));
     expect((await runIngestion(env.ctx)).status).toBe('succeeded');
@@ -63,6 +63,16 @@ describe('kb snapshot', () => {
     expect(gc.stdout.trim()).toBe(`removed ${m1.id}`);
     expect(fs.existsSync(path.join(target, m1.id))).toBe(false);
     expect((await kb(['snapshot', 'gc', '--at', target, '--keep', '1'])).stdout.trim()).toBe('nothing to remove');
+
+    // Rollback: LATEST back to an older snapshot (a newer one is published first); GC keeps it.
+    const third = JSON.parse((await kb(['snapshot', 'publish', '--to', target, '--json'])).stdout) as { id: string };
+    const promote = await kb(['snapshot', 'promote', list.latest, '--at', target]);
+    expect(promote.stdout.trim()).toBe(`LATEST: ${third.id} → ${list.latest}`);
+    expect(fs.readFileSync(path.join(target, 'LATEST'), 'utf8').trim()).toBe(list.latest);
+    expect((await kb(['snapshot', 'gc', '--at', target, '--keep', '1'])).stdout.trim()).toBe('nothing to remove');
+    const unknown = await kb(['snapshot', 'promote', '20200101T000000000Z-00000000', '--at', target]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/no complete snapshot 20200101T000000000Z-00000000/);
 
     const noTarget = await kb(['snapshot', 'publish']);
     expect(noTarget.status).toBe(1);

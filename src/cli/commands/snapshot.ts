@@ -5,7 +5,7 @@ import { gcSnapshots, publishSnapshot } from '../../snapshot/publish.ts';
 import { openContext } from '../context.ts';
 import { loadConfig } from '../../config/index.ts';
 
-// `kb snapshot publish|list|gc`: index snapshots for API replicas (src/snapshot/).
+// `kb snapshot publish|list|promote|gc`: index snapshots for API replicas (src/snapshot/).
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -62,6 +62,19 @@ export function register(program: Command): void {
         const versions = m.versions.map((v) => `${v.table}#${v.id}`).join(' ') || '(no index versions)';
         process.stdout.write(`${m.id === latest ? '*' : ' '} ${m.id}  ${m.created_at}  ${formatBytes(m.bytes).padStart(9)}  ${versions}\n`);
       }
+    });
+
+  snap
+    .command('promote')
+    .description('point LATEST at an existing snapshot: replicas switch to it on their next poll (rollback)')
+    .argument('<id>', 'snapshot id (see `kb snapshot list`)')
+    .option('--at <location>', 'snapshot location (default: snapshot.target)')
+    .action(async (id: string, opts: { at?: string }) => {
+      const config = loadConfig();
+      const backend = openBackend(opts.at ?? requireLocation(config.snapshot.target, 'snapshot.target', '--at'), config.data_dir);
+      const before = await backend.latestId();
+      await backend.setLatest(id);
+      process.stdout.write(`LATEST: ${before ?? '(none)'} → ${id}\n`);
     });
 
   snap
