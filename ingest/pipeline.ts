@@ -24,6 +24,7 @@ import { resolveSources } from './resolve-sources.ts';
 import { StageClock } from './stage-clock.ts';
 import { describeStoreError, faultOf, type StoreFault } from '../src/store/diagnose.ts';
 import { storePath } from '../src/cli/context.ts';
+import { publishAfterIngest } from './publish.ts';
 
 export interface IngestOptions {
   /** Only these sources (default: all configured). */
@@ -127,10 +128,17 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
     clearInterval(heartbeat);
     // On a full disk these writes can fail too: the report is still returned (and printed); a
     // lock left behind belongs to this pid, so the next run takes it over once we exit.
+    let recorded = false;
     try {
       finishRun(db, runId, report);
+      recorded = true;
     } catch (err) {
       log.error({ err: describeStoreError(err, storePath(config), 'write').message, run_id: runId }, 'could not record the run report in the store');
+    }
+    // Published after the run is recorded (replicas see it finished) and before the lock is released.
+    if (recorded && config.snapshot.target) {
+      await publishAfterIngest(ctx, report);
+      if (report.snapshot) finishRun(db, runId, report);
     }
     try {
       lock.release();

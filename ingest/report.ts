@@ -29,6 +29,8 @@ export interface RunReport {
   error?: string;
   /** Set when a store write failed: the records of the transaction that rolled back, and why (disk_full, permission, damaged, …). */
   rolled_back?: { records: number; fault: string };
+  /** The snapshot published for API replicas after the run (snapshot.target set), or why it failed. */
+  snapshot?: { id: string; bytes: number; seconds: number; removed: string[] } | { error: string };
 }
 
 export function emptyReport(runId: number): RunReport {

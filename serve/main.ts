@@ -31,6 +31,8 @@ export interface StartServerOptions {
   assistants?: Map<string, Assistant>;
   /** Extra cleanup after the server stopped and before the store closes. */
   onClose?: () => void | Promise<void>;
+  /** Wraps the request handler (a snapshot replica pins each request to one store generation). */
+  wrapHandler?: (handler: http.RequestListener) => http.RequestListener;
 }
 
 export interface RunningServer {
@@ -90,7 +92,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; the app refuses it
   // instead, in the OpenAI error shape (serve/app.ts).
-  const server = http.createServer({ requireHostHeader: false }, kb.app);
+  const server = http.createServer({ requireHostHeader: false }, opts.wrapHandler ? opts.wrapHandler(kb.app) : kb.app);
   answerClientErrors(server, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

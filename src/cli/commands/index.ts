@@ -10,6 +10,7 @@ import { register as registerCore } from './core.ts';
 import { register as registerFinetune } from './finetune.ts';
 import { register as registerFinetuneRuns } from './finetune-runs.ts';
 import { register as registerDenseIndex } from './dense-index.ts';
+import { register as registerSnapshot } from './snapshot.ts';
 
 // Each command module exports `register(program)`. Add one import + one call per module.
 
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   // After any module that creates the `finetune` group (finetune.ts): it adds to that group.
   registerFinetuneRuns(program);
   registerDenseIndex(program);
+  registerSnapshot(program);
 }
