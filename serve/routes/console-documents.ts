@@ -38,6 +38,8 @@ interface ChunkRow {
   end_offset: number;
   token_count: number;
   vector_label: number | null;
+  /** PDF page / PPTX slide the chunk starts on (null for formats without pages). */
+  page: number | null;
 }
 
 const arr = (s: string): string[] => {
@@ -78,7 +80,7 @@ export function documentRoutes(deps: AppDeps, chatGuard: RequestHandler[], admin
   const r = Router();
   const { db } = deps;
   const getDoc = db.prepare('SELECT * FROM documents WHERE id = ?');
-  const liveChunks = db.prepare('SELECT id, ordinal, text, start_offset, end_offset, token_count, vector_label FROM chunks WHERE document_id = ? AND retired_at IS NULL ORDER BY ordinal');
+  const liveChunks = db.prepare('SELECT id, ordinal, text, start_offset, end_offset, token_count, vector_label, page FROM chunks WHERE document_id = ? AND retired_at IS NULL ORDER BY ordinal');
 
   // The filter menus' values and counts scan every document (the group facet reads each ACL), so
   // they are computed at most every FACETS_TTL_MS rather than on every page of results.
@@ -108,7 +110,7 @@ export function documentRoutes(deps: AppDeps, chatGuard: RequestHandler[], admin
     if (!d || d.deleted_at || !mayRead(arr(d.acl_groups), state(res).groups)) throw new HttpError(404, `No document ${id}.`, 'not_found_error', 'document_not_found', 'id');
     const wanted = new Set(listParam(req.query.chunks, 'chunks').map((c) => Number(c)));
     const chunks = liveChunks.all(id) as ChunkRow[];
-    const highlights = chunks.filter((c) => wanted.has(c.id)).map((c) => ({ chunk_id: c.id, start: c.start_offset, end: c.end_offset }));
+    const highlights = chunks.filter((c) => wanted.has(c.id)).map((c) => ({ chunk_id: c.id, start: c.start_offset, end: c.end_offset, page: c.page }));
     res.json({ object: 'document', ...docMeta(d), body: d.body, highlights });
   });
 

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { fileFormats } from '../../ingest/sources/file-document.ts';
 import { ScriptedUpstream } from '../server/support/scripted-upstream.ts';
 import { startLiveServer, type LiveServer } from './live-server.ts';
 import { seedFinetune, type FinetuneSeed } from './seed.ts';
@@ -228,23 +227,24 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     await page.locator('#content[data-loaded="uploads"]').waitFor();
     const files: Array<{ name: string; mimeType: string; buffer: Buffer }> = [
       { name: 'walrus-plan.md', mimeType: 'text/markdown', buffer: Buffer.from('# Walrus battery plan\n\nThe walrus battery programme moves production to Ningbo in 2027, doubling capacity and cutting cell cost by a fifth.\n') },
+      // Office formats go through the same folder-source parsers as any export.
+      { name: 'okapi-report.pdf', mimeType: 'application/pdf', buffer: await pdfFixture('Okapi robotics report', 'The okapi robotics exhibition in Hangzhou drew forty exhibitors and two thousand visitors.') },
+      { name: 'zebra-memo.docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', buffer: await docxFixture('Zebra logistics memo', 'Zebra logistics will consolidate three warehouses into one hub near Wuhan.') },
     ];
-    // Office formats go through the folder source too; they activate here once it reads them.
-    const office = ['.pdf', '.docx'].filter((e) => e in fileFormats);
-    if (office.includes('.pdf')) files.push({ name: 'okapi-report.pdf', mimeType: 'application/pdf', buffer: await pdfFixture('Okapi robotics report', 'The okapi robotics exhibition in Hangzhou drew forty exhibitors and two thousand visitors.') });
-    if (office.includes('.docx')) files.push({ name: 'zebra-memo.docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', buffer: await docxFixture('Zebra logistics memo', 'Zebra logistics will consolidate three warehouses into one hub near Wuhan.') });
-    if (office.length < 2) console.warn(`browser upload test: ${['.pdf', '.docx'].filter((e) => !office.includes(e)).join(', ')} not supported by the folder source on this branch; uploading Markdown only`);
     await page.locator('#upload-input').setInputFiles(files);
     await expect.poll(() => page.locator('.upload-status').textContent(), { timeout: 20_000 }).toMatch(/Uploaded \d file/);
     await s.settle();
     await expect.poll(async () => (await page.locator('#uploads-list').textContent()) ?? '', { timeout: 20_000 }).toMatch(/walrus-plan\.md.*indexed/);
+    await expect.poll(async () => (await page.locator('#uploads-list').textContent()) ?? '', { timeout: 20_000 }).toMatch(/okapi-report\.pdf.*indexed/s);
     await shot(page, '06-uploads');
 
     await page.goto(`${s.url}/`);
     await page.locator('body[data-ready="true"]').waitFor();
-    const questions = [['walrus battery production Ningbo', /walrus battery programme moves production to Ningbo/i]] as Array<[string, RegExp]>;
-    if (office.includes('.pdf')) questions.push(['okapi robotics exhibition Hangzhou', /okapi robotics exhibition in Hangzhou/i]);
-    if (office.includes('.docx')) questions.push(['zebra logistics warehouses Wuhan', /consolidate three warehouses/i]);
+    const questions: Array<[string, RegExp]> = [
+      ['walrus battery production Ningbo', /walrus battery programme moves production to Ningbo/i],
+      ['okapi robotics exhibition Hangzhou', /okapi robotics exhibition in Hangzhou/i],
+      ['zebra logistics warehouses Wuhan', /consolidate three warehouses/i],
+    ];
     await page.locator('#assistant').selectOption('kb-extractive');
     for (const [q, expected] of questions) {
       await page.locator('#question').fill(q);

@@ -69,7 +69,7 @@ describe('session and passage view', () => {
     const r = await call(`${t.baseURL}/documents/${docId}?chunks=${chunkId}`, t.secrets[1]);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ id: docId, title: 'Acme revenue 2023', source: 'fixture', url: 'https://news.example/acme', published_at: '2024-01-15T00:00:00Z' });
-    expect(r.body.highlights).toEqual([{ chunk_id: chunkId, start: 0, end: r.body.body.length }]);
+    expect(r.body.highlights).toEqual([{ chunk_id: chunkId, start: 0, end: r.body.body.length, page: null }]);
     // The sales key sees sales documents but not HR's, and cannot tell them from missing ones.
     expect((await call(`${t.baseURL}/documents/${t.fixture.docIds['sales-pipe']}`, t.secrets[1])).status).toBe(200);
     const hidden = await call(`${t.baseURL}/documents/${t.fixture.docIds['hr-salary']}`, t.secrets[1]);
