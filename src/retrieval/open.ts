@@ -5,10 +5,12 @@ import { silentLogger } from '../log/index.ts';
 import { createEmbedder } from '../embeddings/factory.ts';
 import { DenseIndexReader } from '../vector/reader.ts';
 import { createHybridRetriever, type HybridRetriever } from './hybrid.ts';
+import { Bm25Leg } from '../bm25/leg.ts';
 
 export interface OpenedRetriever {
   retriever: HybridRetriever;
   reader: DenseIndexReader;
+  bm25: Bm25Leg;
   close(): Promise<void>;
 }
 
@@ -21,10 +23,13 @@ export async function openRetriever(config: Config, db: DB, log: Logger = silent
   if (opts.watch === false) await reader.maybeReload({ force: true });
   else await reader.start();
   const embedder = createEmbedder(config);
-  const retriever = createHybridRetriever({ db, dense: reader, embedder, config });
+  const bm25 = new Bm25Leg({ db, dataDir: config.data_dir, log });
+  bm25.reload(); // load (and checksum) the active BM25 version now rather than on the first query
+  const retriever = createHybridRetriever({ db, dense: reader, embedder, config, bm25 });
   return {
     retriever,
     reader,
+    bm25,
     async close() {
       reader.stop();
       await embedder.dispose?.();
