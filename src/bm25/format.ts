@@ -11,7 +11,7 @@ import fs from 'node:fs';
 export const MAGIC = Buffer.from('KBBM25\0\x01', 'latin1');
 export const FORMAT_VERSION = 1;
 /** Postings per block: the unit of decoding and of the per-block score upper bound. */
-export const BLOCK_SIZE = 128;
+export const BLOCK_SIZE = 64;
 
 export type SectionType = 'u8' | 'u32' | 'f64' | 'bytes';
 export type Section = [offset: number, length: number, type: SectionType];

@@ -1,5 +1,5 @@
 import { BLOCK_SIZE, Bm25FileError, SectionReader } from './format.ts';
-import { bm25Idf, bm25Norm, bm25Term } from './scoring.ts';
+import { bm25Idf, bm25Norm } from './scoring.ts';
 
 // One loaded BM25 index version and its exact top-k search.
 //
@@ -335,8 +335,10 @@ export class Bm25Segment {
     let acc = 0;
     for (let i = 0; i < n; i++) upTo[i] = acc += order[i].max;
     const tfAt = new Float64Array(n);
+    const blockUpTo = new Float64Array(n);
     const heap = new TopK(k);
-    const k1 = this.k1;
+    // bm25Term (scoring.ts) written out: the same operations, without a call per posting.
+    const k1p1 = this.k1 + 1;
     const norm = this.norm;
     const blockMax = this.blockMax;
     const blockLast = this.blockLast;
@@ -378,36 +380,53 @@ export class Bm25Segment {
         if (c.doc !== doc) continue;
         const tf = c.tf;
         tfAt[c.qi] = tf;
-        partial += bm25Term(c.idf, tf, nd, k1);
+        partial += c.idf * ((tf * k1p1) / (tf + nd));
         c.next();
       }
       let pruned = false;
-      for (let i = firstEssential - 1; i >= 0; i--) {
-        const c = order[i];
-        // Shallow move first: the block's max tightens the bound before anything is decoded.
-        if (heap.full) {
-          if (partial + upTo[i] < theta) {
-            pruned = true;
-            break;
+      if (firstEssential > 0 && heap.full) {
+        // Non-essential lists: bound with the term maxima, then with the maxima of the blocks that
+        // may hold this doc (found by moving block pointers only, nothing decoded), then probe
+        // from the strongest list down while the remaining bound can still reach θ.
+        if (partial + upTo[firstEssential - 1] < theta) pruned = true;
+        else {
+          let sum = 0;
+          for (let i = 0; i < firstEssential; i++) {
+            const c = order[i];
+            sum += c.shallow(doc) ? blockMax[c.block] : 0;
+            blockUpTo[i] = sum;
           }
-          if (!c.shallow(doc)) continue;
-          if (partial + blockMax[c.block] + (i > 0 ? upTo[i - 1] : 0) < theta) {
-            pruned = true;
-            break;
+          for (let i = firstEssential - 1; i >= 0; i--) {
+            if (partial + blockUpTo[i] < theta) {
+              pruned = true;
+              break;
+            }
+            const c = order[i];
+            if (c.block >= c.end) continue;
+            c.advance(doc);
+            if (c.doc === doc) {
+              const tf = c.tf;
+              tfAt[c.qi] = tf;
+              partial += c.idf * ((tf * k1p1) / (tf + nd));
+            }
           }
         }
-        c.advance(doc);
-        if (c.doc === doc) {
-          const tf = c.tf;
-          tfAt[c.qi] = tf;
-          partial += bm25Term(c.idf, tf, nd, k1);
+      } else {
+        for (let i = firstEssential - 1; i >= 0; i--) {
+          const c = order[i];
+          c.advance(doc);
+          if (c.doc === doc) {
+            const tf = c.tf;
+            tfAt[c.qi] = tf;
+            partial += c.idf * ((tf * k1p1) / (tf + nd));
+          }
         }
       }
       if (pruned) continue;
 
       // The reported score: summed in query-term order, exactly like FTS5.
       let score = 0;
-      for (let q = 0; q < n; q++) if (tfAt[q] > 0) score += bm25Term(idfs[q], tfAt[q], nd, k1);
+      for (let q = 0; q < n; q++) if (tfAt[q] > 0) score += idfs[q] * ((tfAt[q] * k1p1) / (tfAt[q] + nd));
       counters.scored++;
       heap.offer(doc, score);
       if (heap.full) {
