@@ -9,6 +9,7 @@ import { register as registerServe } from './serve.ts';
 import { register as registerCore } from './core.ts';
 import { register as registerFinetune } from './finetune.ts';
 import { register as registerFinetuneRuns } from './finetune-runs.ts';
+import { register as registerBm25 } from './bm25.ts';
 
 // Each command module exports `register(program)`. Add one import + one call per module.
 
@@ -24,4 +25,5 @@ export function registerCommands(program: Command): void {
   registerFinetune(program);
   // After any module that creates the `finetune` group (finetune.ts): it adds to that group.
   registerFinetuneRuns(program);
+  registerBm25(program);
 }
