@@ -345,6 +345,9 @@ export class Bm25Segment {
     const { allowed, dead } = opts;
     let theta = -Infinity; // k-th score minus the rounding margin, once k hits are held
     let firstEssential = 0;
+    let boundUntil = -1;
+    let boundValue = 0;
+    let boundEssential = -1;
 
     for (;;) {
       let doc = NONE;
@@ -353,16 +356,23 @@ export class Bm25Segment {
 
       if (heap.full) {
         // Block-max skip: bound every doc up to the nearest end of an essential list's block.
-        let bound = firstEssential > 0 ? upTo[firstEssential - 1] : 0;
-        let until = NONE;
-        for (let i = firstEssential; i < n; i++) {
-          const c = order[i];
-          if (c.doc === NONE) continue;
-          bound += blockMax[c.block];
-          if (blockLast[c.block] < until) until = blockLast[c.block];
+        // The bound holds until that doc (no essential list leaves its block before), so it is
+        // recomputed only past it or when the essential set changes.
+        if (doc > boundUntil || boundEssential !== firstEssential) {
+          let bound = firstEssential > 0 ? upTo[firstEssential - 1] : 0;
+          let until = NONE;
+          for (let i = firstEssential; i < n; i++) {
+            const c = order[i];
+            if (c.doc === NONE) continue;
+            bound += blockMax[c.block];
+            if (blockLast[c.block] < until) until = blockLast[c.block];
+          }
+          boundValue = bound;
+          boundUntil = until;
+          boundEssential = firstEssential;
         }
-        if (bound < theta) {
-          for (let i = firstEssential; i < n; i++) order[i].advance(until + 1);
+        if (boundValue < theta) {
+          for (let i = firstEssential; i < n; i++) order[i].advance(boundUntil + 1);
           continue;
         }
       }
