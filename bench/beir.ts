@@ -106,14 +106,22 @@ async function main(): Promise<void> {
   ftsLeg(ds.queries[0].text);
   const ours = await timeQueries(ds.queries, ds, ourLeg);
   const fts = await timeQueries(ds.queries, ds, ftsLeg);
+  // Lists whose chunks differ (a tie at equal score aside), and the largest score difference.
+  // FTS5 re-tokenises the stored terms with unicode61, which splits a few analysed terms (Thai,
+  // Devanagari: combining marks) and folds others (Greek accents); where a corpus holds such terms
+  // its token counts, hence avgdl, differ slightly from the analysed terms the engine scores.
   let differing = 0;
+  let maxScoreDiff = 0;
   for (const q of ds.queries) {
     const terms = [...new Set(analyze(q.text))];
     const a = leg.search(terms, K);
     const b = terms.length ? searchBm25(store.db, ftsQuery(q.text), K) : [];
-    if (a.length !== b.length || a.some((h, i) => Math.abs(h.score - b[i].score) > 1e-6 || (h.chunkId !== b[i].chunkId && Math.abs(h.score - b[i].score) > 1e-12))) differing++;
+    a.forEach((h, i) => (maxScoreDiff = Math.max(maxScoreDiff, i < b.length ? Math.abs(h.score - b[i].score) : Infinity)));
+    if (a.length !== b.length || a.some((h, i) => h.chunkId !== b[i].chunkId && Math.abs(h.score - b[i].score) > 1e-9 * Math.max(1, h.score))) differing++;
   }
-  console.log(`engine vs FTS5 exhaustive: ${differing} of ${ds.queries.length} top-${K} lists differ (engine version built in ${engineBuild.toFixed(2)} s)`);
+  console.log(
+    `engine vs FTS5 exhaustive: ${differing} of ${ds.queries.length} top-${K} lists rank other chunks; largest score difference ${maxScoreDiff.toExponential(2)} (engine version built in ${engineBuild.toFixed(2)} s)`,
+  );
   const retriever = createHybridRetriever({ db: store.db, dense: null, embedder: null, config, bm25: leg });
   const oursRr = await timeQueries(ds.queries, ds, async (q) => (await retriever.retrieve({ query: q, topK: K, groups: null, mode: 'bm25' })).hits.map((h) => h.externalId));
 
@@ -179,6 +187,7 @@ async function main(): Promise<void> {
       ours: { ...ours.metrics, build_s: oursBuild + engineBuild, query_ms: ours.queryMs },
       fts5: { ...fts.metrics, query_ms: fts.queryMs },
       engine_vs_fts5_differing: differing,
+      engine_vs_fts5_max_score_diff: maxScoreDiff,
       ours_retriever: { ...oursRr.metrics, query_ms: oursRr.queryMs },
       peer: { ...peer.metrics, build_s: peerBuild, query_ms: peer.queryMs },
       ratio: Object.fromEntries(keys.map((k) => [k, ratio(ours.metrics[k], peer.metrics[k])])),
