@@ -3,7 +3,9 @@
 // reference), side by side in one run on the same store and the same analysed query terms.
 //
 //   node --import tsx bench/bm25.ts --chunks 100000 [--queries 300] [--k 10] [--changed 0.01]
-//        [--skip-refresh] [--seed 42] [--out bench/out]
+//        [--skip-refresh] [--seed 42] [--out bench/out] [--replicate T [--drop 0.2]]
+// --replicate T: T near-duplicate copies of the cached --chunks corpus (no analyzer run: fast
+// enough for 1M on a loaded machine; its term statistics are the source corpus's, scaled).
 //
 // Setup (cached in <out>/bm25-<chunks>/): the demo text corpus of bench/fixtures/server-corpus.ts
 // (zh + en news, comments, posts; 10% of documents ACL "sales", 5% "exec"), terms through the
@@ -195,6 +197,60 @@ function phaseRefresh(dir: string, changed: number): void {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
+/**
+ * A larger corpus from a generated one without re-running the analyzer (the expensive part):
+ * `times` copies of every document; in copies after the first each term is dropped with
+ * probability `drop`, so copies are near-duplicates with their own scores (exact copies would tie
+ * and make the top-k threshold unrealistically easy to reach).
+ */
+function replicate(srcDir: string, dir: string, times: number, drop: number, seed: number): number {
+  const src = openStore(path.join(srcDir, 'kb.sqlite'), { readonly: true });
+  const db = openStore(path.join(dir, 'kb.sqlite'));
+  const rows = src
+    .prepare(
+      `SELECT d.id, d.source, d.kind, d.title, d.published_at, d.tags, d.acl_groups, f.terms
+         FROM chunks c JOIN documents d ON d.id = c.document_id JOIN chunks_fts f ON f.rowid = c.id
+        WHERE c.retired_at IS NULL AND d.deleted_at IS NULL ORDER BY d.id, c.id`,
+    )
+    .raw(true)
+    .all() as [number, string, string, string, string | null, string, string, string][];
+  for (const s of src.prepare('SELECT name, type, path, mode FROM sources').all() as Record<string, string>[]) {
+    db.prepare('INSERT OR IGNORE INTO sources (name, type, path, mode) VALUES (?, ?, ?, ?)').run(s.name, s.type, s.path, s.mode);
+  }
+  src.close();
+  const insDoc = db.prepare(
+    `INSERT INTO documents (source, external_id, kind, title, body, published_at, tags, acl_groups, content_hash, text_hash, first_seen, last_seen)
+     VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, 'now', 'now')`,
+  );
+  const insChunk = db.prepare(`INSERT INTO chunks (document_id, ordinal, text, embed_text, embed_hash, start_offset, end_offset, token_count) VALUES (?, ?, '', '', ?, 0, 0, 0)`);
+  const writer = new Bm25Writer(db);
+  let s = seed >>> 0 || 1;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  let chunks = 0;
+  for (let copy = 0; copy < times; copy++) {
+    db.transaction(() => {
+      let lastDoc = -1;
+      let docId = 0;
+      let ordinal = 0;
+      for (const [origDoc, source, kind, title, published, tags, acl, terms] of rows) {
+        if (origDoc !== lastDoc) {
+          lastDoc = origDoc;
+          const ext = `${origDoc}-${copy}`;
+          docId = Number(insDoc.run(source, ext, kind, title, published, tags, acl, ext, ext).lastInsertRowid);
+          ordinal = 0;
+        }
+        const kept = copy === 0 ? terms : terms.split(' ').filter(() => rnd() >= drop).join(' ');
+        const id = Number(insChunk.run(docId, ordinal++, `${docId}:${ordinal}`).lastInsertRowid);
+        writer.add(id, kept);
+        chunks++;
+      }
+    })();
+  }
+  db.close();
+  fs.copyFileSync(path.join(srcDir, 'queries.json'), path.join(dir, 'queries.json'));
+  return chunks;
+}
+
 async function main(): Promise<void> {
   const phase = f.get('phase');
   if (phase) {
@@ -205,10 +261,20 @@ async function main(): Promise<void> {
     throw new Error(`unknown phase ${phase}`);
   }
   const chunks = num('chunks', 100_000);
-  const dir = path.resolve(f.get('out') ?? 'bench/out', `bm25-${chunks}`);
+  const times = num('replicate', 1);
+  const dir = path.resolve(f.get('out') ?? 'bench/out', times > 1 ? `bm25-${chunks}x${times}` : `bm25-${chunks}`);
   const storeFile = path.join(dir, 'kb.sqlite');
-  console.log(`bm25 bench: ${chunks} chunks, node ${process.version}, ${os.cpus().length} cpus, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  if (!fs.existsSync(path.join(dir, 'queries.json'))) {
+  console.log(`bm25 bench: ${chunks}${times > 1 ? ` × ${times} (replicated)` : ''} chunks, node ${process.version}, ${os.cpus().length} cpus, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (times > 1 && !fs.existsSync(path.join(dir, 'queries.json'))) {
+    // --chunks N --replicate T: T near-duplicate copies of the cached N-chunk corpus (build that first).
+    const srcDir = path.resolve(f.get('out') ?? 'bench/out', `bm25-${chunks}`);
+    if (!fs.existsSync(path.join(srcDir, 'queries.json'))) throw new Error(`run --chunks ${chunks} first: ${srcDir} is the corpus to replicate`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const t = performance.now();
+    const n = replicate(srcDir, dir, times, num('drop', 0.2), num('seed', 42));
+    console.log(`corpus: ${n} chunks (${times} copies of ${srcDir}, ${num('drop', 0.2) * 100}% of terms dropped per later copy) in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  } else if (!fs.existsSync(path.join(dir, 'queries.json'))) {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const stats = buildTextCorpus({ chunks, storeFile, seed: num('seed', 42), log: (m) => console.log(`  ${m}`) });
