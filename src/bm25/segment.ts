@@ -46,6 +46,8 @@ class Cursor {
   /** Current block (shallow position: may be ahead of the decoded one for non-essential lists). */
   block: number;
   decoded = -1;
+  private tfPos = 0;
+  private tfReady = false;
   pos = 0;
   len = 0;
   doc = -1;
@@ -89,7 +91,20 @@ class Cursor {
       doc += v;
       this.docs[i] = doc;
     }
-    for (let i = 0; i < count; i++) {
+    // The tfs follow; most probes of a non-essential list miss, so they are decoded on demand.
+    this.tfPos = pos;
+    this.tfReady = false;
+    this.decoded = b;
+    this.len = count;
+    this.pos = 0;
+    this.doc = this.docs[0];
+    this.counters.postings += count;
+  }
+
+  private decodeTfs(): void {
+    const p = this.seg.postings;
+    let pos = this.tfPos;
+    for (let i = 0; i < this.len; i++) {
       let v = p[pos++];
       if (v & 0x80) {
         v &= 0x7f;
@@ -103,11 +118,7 @@ class Cursor {
       }
       this.tfs[i] = v;
     }
-    this.decoded = b;
-    this.len = count;
-    this.pos = 0;
-    this.doc = this.docs[0];
-    this.counters.postings += count;
+    this.tfReady = true;
   }
 
   next(): void {
@@ -136,6 +147,7 @@ class Cursor {
   }
 
   get tf(): number {
+    if (!this.tfReady) this.decodeTfs();
     return this.tfs[this.pos];
   }
 }
