@@ -360,6 +360,8 @@ export class Bm25Segment {
     let boundUntil = -1;
     let boundValue = 0;
     let boundEssential = -1;
+    let nonEssentialUntil = -1;
+    let nonEssentialFor = -1;
 
     for (;;) {
       let doc = NONE;
@@ -412,11 +414,21 @@ export class Bm25Segment {
         // from the strongest list down while the remaining bound can still reach θ.
         if (partial + upTo[firstEssential - 1] < theta) pruned = true;
         else {
-          let sum = 0;
-          for (let i = 0; i < firstEssential; i++) {
-            const c = order[i];
-            sum += c.shallow(doc) ? blockMax[c.block] : 0;
-            blockUpTo[i] = sum;
+          // The non-essential block maxima hold for every doc up to the nearest end of one of
+          // those blocks: recomputed only past it or when the essential set changes.
+          if (doc > nonEssentialUntil || nonEssentialFor !== firstEssential) {
+            let sum = 0;
+            let until = NONE;
+            for (let i = 0; i < firstEssential; i++) {
+              const c = order[i];
+              if (c.shallow(doc)) {
+                sum += blockMax[c.block];
+                if (blockLast[c.block] < until) until = blockLast[c.block];
+              }
+              blockUpTo[i] = sum;
+            }
+            nonEssentialUntil = until;
+            nonEssentialFor = firstEssential;
           }
           for (let i = firstEssential - 1; i >= 0; i--) {
             if (partial + blockUpTo[i] < theta) {
