@@ -360,6 +360,7 @@ export class Bm25Segment {
     let boundUntil = -1;
     let boundValue = 0;
     let boundEssential = -1;
+    let essentialBlocks = 0;
     let nonEssentialUntil = -1;
     let nonEssentialFor = -1;
 
@@ -373,20 +374,28 @@ export class Bm25Segment {
         // The bound holds until that doc (no essential list leaves its block before), so it is
         // recomputed only past it or when the essential set changes.
         if (doc > boundUntil || boundEssential !== firstEssential) {
-          let bound = firstEssential > 0 ? upTo[firstEssential - 1] : 0;
+          let sum = 0;
           let until = NONE;
           for (let i = firstEssential; i < n; i++) {
             const c = order[i];
             if (c.doc === NONE) continue;
-            bound += blockMax[c.block];
+            sum += blockMax[c.block];
             if (blockLast[c.block] < until) until = blockLast[c.block];
           }
-          boundValue = bound;
+          essentialBlocks = sum;
+          boundValue = (firstEssential > 0 ? upTo[firstEssential - 1] : 0) + sum;
           boundUntil = until;
           boundEssential = firstEssential;
         }
         if (boundValue < theta) {
           for (let i = firstEssential; i < n; i++) order[i].advance(boundUntil + 1);
+          continue;
+        }
+        // Tighter: the non-essential lists' block maxima instead of their term maxima, while
+        // their cached blocks still cover this doc.
+        if (firstEssential > 0 && nonEssentialFor === firstEssential && doc <= nonEssentialUntil && essentialBlocks + blockUpTo[firstEssential - 1] < theta) {
+          const to = (boundUntil < nonEssentialUntil ? boundUntil : nonEssentialUntil) + 1;
+          for (let i = firstEssential; i < n; i++) order[i].advance(to);
           continue;
         }
       }
