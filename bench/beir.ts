@@ -1,11 +1,12 @@
-// BM25 benchmark on a BEIR-layout QA set: our BM25 leg (src/text/analyzer.ts + SQLite FTS5,
-// src/bm25/index.ts) against the peer wink-bm25-text-search, measured side by side in one run on
+// BM25 benchmark on a BEIR-layout QA set: our BM25 leg (src/text/analyzer.ts + the BM25 engine,
+// src/bm25; FTS5 exhaustive beside it as the reference it must equal) against the peer wink-bm25-text-search, measured side by side in one run on
 // the same passages and queries.
 //
 //   node --import tsx bench/beir.ts --dataset ../shared/eval/cmrc2018 [--limit N] [--traditional 500]
 //
 // Rows:
-//   ours       ftsQuery(query) → searchBm25(db, expr, 10): the BM25 leg alone
+//   ours       analysed query terms → the BM25 engine's top 10 (src/bm25/leg.ts): the BM25 leg alone
+//   fts5       ftsQuery(query) → searchBm25(db, expr, 10): FTS5 exhaustive, the previous leg
 //   ours+rr    the product retriever in bm25 mode (RRF of one leg, MMR, per-document cap as in
 //              config/default.yaml) — what `kb eval retrieval --mode bm25` reports
 //   peer       wink-bm25-text-search (BM25F, k1 1.2, b 0.75), fields title + text weighted 1 each.
@@ -22,12 +23,14 @@ import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict.js';
 import OpenCC from 'opencc-js';
 import { searchBm25 } from '../src/bm25/index.ts';
+import { Bm25Leg } from '../src/bm25/leg.ts';
+import { syncBm25Index } from '../src/bm25/versions.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { loadBeir, type BeirDataset, type BeirQuery } from '../src/eval/beir.ts';
 import { summarize, type MetricSummary } from '../src/eval/metrics.ts';
 import { ingestPassages, openEvalStore } from '../src/eval/store.ts';
 import { createHybridRetriever } from '../src/retrieval/hybrid.ts';
-import { ftsQuery } from '../src/text/analyzer.ts';
+import { analyze, ftsQuery } from '../src/text/analyzer.ts';
 import { parseFlags } from './fixtures/flags.ts';
 
 const require = createRequire(import.meta.url);
@@ -87,13 +90,39 @@ async function main(): Promise<void> {
   const oursBuild = (performance.now() - t) / 1000;
   const passageOf = new Map<number, string>();
   for (const [pid, cid] of chunkOf) passageOf.set(cid, pid);
-  const ourLeg = (q: string) => {
+  // The BM25 leg is the engine (src/bm25) over a version built from the store, exactly as
+  // ingestion leaves it; FTS5 exhaustive runs beside it as the reference it must equal.
+  t = performance.now();
+  syncBm25Index(store.db, store.dir);
+  const leg = new Bm25Leg({ db: store.db, dataDir: store.dir });
+  leg.reload();
+  const engineBuild = (performance.now() - t) / 1000;
+  const ourLeg = (q: string) => leg.search([...new Set(analyze(q))], K).map((h) => passageOf.get(h.chunkId)!);
+  const ftsLeg = (q: string) => {
     const expr = ftsQuery(q);
     return expr ? searchBm25(store.db, expr, K).map((h) => passageOf.get(h.chunkId)!) : [];
   };
   ourLeg(ds.queries[0].text); // warm-up: jieba dictionary + statement cache, outside the timing
+  ftsLeg(ds.queries[0].text);
   const ours = await timeQueries(ds.queries, ds, ourLeg);
-  const retriever = createHybridRetriever({ db: store.db, dense: null, embedder: null, config });
+  const fts = await timeQueries(ds.queries, ds, ftsLeg);
+  // Lists whose chunks differ (a tie at equal score aside), and the largest score difference.
+  // FTS5 re-tokenises the stored terms with unicode61, which splits a few analysed terms (Thai,
+  // Devanagari: combining marks) and folds others (Greek accents); where a corpus holds such terms
+  // its token counts, hence avgdl, differ slightly from the analysed terms the engine scores.
+  let differing = 0;
+  let maxScoreDiff = 0;
+  for (const q of ds.queries) {
+    const terms = [...new Set(analyze(q.text))];
+    const a = leg.search(terms, K);
+    const b = terms.length ? searchBm25(store.db, ftsQuery(q.text), K) : [];
+    a.forEach((h, i) => (maxScoreDiff = Math.max(maxScoreDiff, i < b.length ? Math.abs(h.score - b[i].score) : Infinity)));
+    if (a.length !== b.length || a.some((h, i) => h.chunkId !== b[i].chunkId && Math.abs(h.score - b[i].score) > 1e-9 * Math.max(1, h.score))) differing++;
+  }
+  console.log(
+    `engine vs FTS5 exhaustive: ${differing} of ${ds.queries.length} top-${K} lists rank other chunks; largest score difference ${maxScoreDiff.toExponential(2)} (engine version built in ${engineBuild.toFixed(2)} s)`,
+  );
+  const retriever = createHybridRetriever({ db: store.db, dense: null, embedder: null, config, bm25: leg });
   const oursRr = await timeQueries(ds.queries, ds, async (q) => (await retriever.retrieve({ query: q, topK: K, groups: null, mode: 'bm25' })).hits.map((h) => h.externalId));
 
   // --- peer ---
@@ -114,7 +143,8 @@ async function main(): Promise<void> {
   const peer = await timeQueries(ds.queries, ds, (q) => engine.search(q, K).map(([id]) => id));
 
   const rows: Row[] = [
-    { name: 'ours', metrics: ours.metrics, buildS: oursBuild, queryMs: ours.queryMs },
+    { name: 'ours', metrics: ours.metrics, buildS: oursBuild + engineBuild, queryMs: ours.queryMs },
+    { name: 'fts5', metrics: fts.metrics, buildS: oursBuild, queryMs: fts.queryMs },
     { name: 'ours+rr', metrics: oursRr.metrics, buildS: oursBuild, queryMs: oursRr.queryMs },
     { name: 'peer', metrics: peer.metrics, buildS: peerBuild, queryMs: peer.queryMs },
   ];
@@ -154,7 +184,10 @@ async function main(): Promise<void> {
       bench: 'beir-bm25',
       dataset: ds.name,
       queries: ds.queries.length,
-      ours: { ...ours.metrics, build_s: oursBuild, query_ms: ours.queryMs },
+      ours: { ...ours.metrics, build_s: oursBuild + engineBuild, query_ms: ours.queryMs },
+      fts5: { ...fts.metrics, query_ms: fts.queryMs },
+      engine_vs_fts5_differing: differing,
+      engine_vs_fts5_max_score_diff: maxScoreDiff,
       ours_retriever: { ...oursRr.metrics, query_ms: oursRr.queryMs },
       peer: { ...peer.metrics, build_s: peerBuild, query_ms: peer.queryMs },
       ratio: Object.fromEntries(keys.map((k) => [k, ratio(ours.metrics[k], peer.metrics[k])])),

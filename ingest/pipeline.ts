@@ -8,6 +8,7 @@ import type { Embedder } from '../src/embeddings/types.ts';
 import { createEmbedder } from '../src/embeddings/factory.ts';
 import { EmbeddingCache, embedWithCache } from '../src/embeddings/cache.ts';
 import { syncDenseIndex, pendingCount } from '../src/vector/versions.ts';
+import { syncBm25Index } from '../src/bm25/versions.ts';
 import { estimateTokenCounter, tokenizerCounter } from '../src/text/tokens.ts';
 import type { TokenCounter } from '../src/text/tokens-types.ts';
 import { noProgress, phasedStage, type Progress } from '../src/progress/index.ts';
@@ -104,12 +105,16 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
       db.prepare("INSERT INTO settings (key, value) VALUES ('pipeline_fingerprint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(fingerprint);
     }
 
+    // BM25 first: it needs no model, and new documents become keyword-searchable while the
+    // (much longer) embedding runs.
+    const bm25Failed = updateBm25Index(ctx, report, clock);
     report.embedding.pending = pendingCount(db);
     if (embedder) await updateDenseIndex(ctx, embedder, report, clock, progress);
     report.embedding.pending = pendingCount(db);
-    report.status = Object.values(report.sources).some((s) => s.error) ? 'failed' : 'succeeded';
+    report.status = Object.values(report.sources).some((s) => s.error) || bm25Failed ? 'failed' : 'succeeded';
+    if (bm25Failed) report.error = `BM25 index version not built (searches use the previous version or FTS5): ${bm25Failed}`;
     // Name each failed source and why (the path that does not exist, the permission) in the report itself.
-    if (report.status === 'failed') report.error = failedSourcesMessage(report);
+    else if (report.status === 'failed') report.error = failedSourcesMessage(report);
   } catch (err) {
     report.status = 'failed';
     if (err instanceof StoreWriteError) {
@@ -423,6 +428,22 @@ export class StoreWriteError extends Error {
     super(described.message, { cause });
     this.name = 'StoreWriteError';
     this.fault = described.fault;
+  }
+}
+
+/** Builds and activates a BM25 index version when the run changed chunks. Returns the error message on failure. */
+function updateBm25Index(ctx: IngestContext, report: RunReport, clock: StageClock): string | null {
+  const { config, db, log } = ctx;
+  clock.start('bm25');
+  try {
+    const r = syncBm25Index(db, config.data_dir, { log, keep: config.index.keep_versions });
+    report.bm25 = { version: r.version_id, docs: r.docs, built: r.built, seconds: Math.round(r.seconds * 1000) / 1000 };
+    return null;
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'BM25 index build failed');
+    return (err as Error).message;
+  } finally {
+    clock.stop('bm25');
   }
 }
 

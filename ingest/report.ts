@@ -24,6 +24,8 @@ export interface RunReport {
     pending: number;
   };
   index: { version: number | null; vectors: number; added: number; removed: number; rebuilt: boolean } | null;
+  /** The BM25 engine's active version after the run (built: a new one was written this run). */
+  bm25?: { version: number | null; docs: number; built: boolean; seconds: number };
   sources: Record<string, { seen: number; quarantined: number; deleted: number; error?: string }>;
   warnings: string[];
   error?: string;
@@ -65,6 +67,7 @@ export function formatReport(r: RunReport): string {
     lines.push(`  embeddings ${r.embedding.model}: ${n(r.embedding.embedded)} embedded, ${n(r.embedding.cache_hits)} from cache, ${n(r.embedding.pending)} pending`);
   }
   if (r.index) lines.push(`  index      v${r.index.version} · ${n(r.index.vectors)} vectors (+${n(r.index.added)} −${n(r.index.removed)})${r.index.rebuilt ? ' · rebuilt' : ''}`);
+  if (r.bm25) lines.push(`  bm25       v${r.bm25.version ?? '-'} · ${n(r.bm25.docs)} chunks${r.bm25.built ? ` · built in ${r.bm25.seconds.toFixed(1)}s` : ' · up to date'}`);
   const stages = Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(2)}s`).join(' · ');
   lines.push(`  time       ${stages}`);
   for (const w of r.warnings) lines.push(`  warning    ${w}`);

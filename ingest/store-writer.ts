@@ -1,9 +1,11 @@
 import type { DB } from '../src/store/index.ts';
 import type { DocumentKind } from '../src/config/index.ts';
 import { signatureToBuffer } from '../src/text/dedupe/minhash.ts';
+import { Bm25Writer } from '../src/bm25/index.ts';
 
 // The write side of ingestion: documents, their chunks, BM25 terms and LSH buckets change
-// together inside the caller's transaction, so a crash never leaves them disagreeing.
+// together inside the caller's transaction, so a crash never leaves them disagreeing. BM25 terms
+// go through the BM25 module (src/bm25), which owns that index.
 // Chunks that the active HNSW file still holds (vector_label set) are retired, not deleted,
 // so the dense index can drop them on its next version (see src/vector/versions.ts).
 
@@ -46,8 +48,10 @@ export interface ChunkInput {
 
 export class StoreWriter {
   private readonly q;
+  private readonly bm25: Bm25Writer;
 
   constructor(db: DB) {
+    this.bm25 = new Bm25Writer(db);
     this.q = {
       find: db.prepare('SELECT id, content_hash, deleted_at FROM documents WHERE source = ? AND external_id = ?'),
       insertDoc: db.prepare(`INSERT INTO documents (source, external_id, kind, title, body, url, author, published_at,
@@ -62,10 +66,8 @@ export class StoreWriter {
       liveChunks: db.prepare('SELECT id, vector_label FROM chunks WHERE document_id = ? AND retired_at IS NULL'),
       retireChunk: db.prepare('UPDATE chunks SET retired_at = ? WHERE id = ?'),
       deleteChunk: db.prepare('DELETE FROM chunks WHERE id = ?'),
-      deleteTerms: db.prepare('DELETE FROM chunks_fts WHERE rowid = ?'),
       insertChunk: db.prepare(`INSERT INTO chunks (document_id, ordinal, text, embed_text, embed_hash, start_offset,
           end_offset, token_count, page) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertTerms: db.prepare('INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)'),
       deleteLsh: db.prepare('DELETE FROM document_lsh WHERE document_id = ?'),
       insertLsh: db.prepare('INSERT OR IGNORE INTO document_lsh (band, bucket, document_id) VALUES (?, ?, ?)'),
       markDeleted: db.prepare('UPDATE documents SET deleted_at = ? WHERE id = ?'),
@@ -107,7 +109,7 @@ export class StoreWriter {
       const chunkId = Number(
         this.q.insertChunk.run(docId, c.ordinal, c.text, c.embedText, c.embedHash, c.start, c.end, c.tokens, c.page ?? null).lastInsertRowid,
       );
-      this.q.insertTerms.run(chunkId, c.terms);
+      this.bm25.add(chunkId, c.terms);
     }
     this.q.deleteLsh.run(docId);
     doc.lshBuckets?.forEach((bucket, band) => this.q.insertLsh.run(band, bucket, docId));
@@ -134,7 +136,7 @@ export class StoreWriter {
   private removeChunks(docId: number, now: string): number {
     const rows = this.q.liveChunks.all(docId) as { id: number; vector_label: number | null }[];
     for (const r of rows) {
-      this.q.deleteTerms.run(r.id);
+      this.bm25.remove(r.id);
       if (r.vector_label === null) this.q.deleteChunk.run(r.id);
       else this.q.retireChunk.run(now, r.id);
     }

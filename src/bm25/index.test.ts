@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type DB } from '../store/index.ts';
-import { Bm25QueryError, deleteChunkTerms, matchAnyTerm, searchBm25, writeChunkTerms } from './index.ts';
+import { Bm25QueryError, Bm25Writer, deleteChunkTerms, matchAnyTerm, searchBm25, writeChunkTerms } from './index.ts';
 
 let db: DB;
 
@@ -108,5 +108,19 @@ describe('writeChunkTerms / deleteChunkTerms', () => {
       })(),
     ).toThrow('ingestion failed');
     expect(searchBm25(db, matchAnyTerm(['半导体']), 5).map((h) => h.chunkId)).toEqual([ids.c]);
+    expect(db.prepare('SELECT count(*) FROM bm25_removed').pluck().get()).toBe(0); // the removal log rolled back too
+  });
+
+  it('logs every removal for the engine versions (live-docs set), and only real removals', () => {
+    const removed = () => db.prepare('SELECT chunk_id FROM bm25_removed ORDER BY seq').pluck().all();
+    const w = new Bm25Writer(db);
+    expect(w.remove(ids.c)).toBe(true);
+    expect(w.remove(ids.c)).toBe(false);
+    w.replace(ids.d, '芯片 出口');
+    expect(removed()).toEqual([ids.c, ids.d]);
+    // A chunk without terms keeps an (empty) row: it counts in N like it always has in FTS5.
+    w.add(ids.c, '   ');
+    expect(db.prepare('SELECT terms FROM chunks_fts WHERE rowid = ?').pluck().get(ids.c)).toBe('');
+    expect(() => w.add(-1, 'x')).toThrow(/chunk id/);
   });
 });

@@ -1,8 +1,11 @@
 import type { DB } from '../store/index.ts';
 
-// The BM25 leg: SQLite FTS5 over pre-analysed terms (chunks_fts.rowid = chunks.id). Terms are
-// produced by the text analyser (jieba for Chinese, stemming for English) and stored space-
-// separated, so FTS5's tokenizer only splits on spaces and both sides match the same tokens.
+// The BM25 module owns the BM25 index: every write goes through here (ingestion uses Bm25Writer).
+// Storage: SQLite FTS5 over pre-analysed terms (chunks_fts.rowid = chunks.id) is the durable
+// record of each chunk's terms, the exhaustive reference scorer and the fallback; the fast leg is
+// the versioned, pruned engine built from it (versions.ts, segment.ts, leg.ts). Terms are produced
+// by the text analyser (jieba for Chinese, stemming for English) and stored space-separated, so
+// FTS5's tokenizer only splits on spaces and both sides match the same tokens.
 
 export interface Bm25Hit {
   chunkId: number;
@@ -28,19 +31,65 @@ export class Bm25QueryError extends Error {
   }
 }
 
+/**
+ * The write side of the BM25 index, with its statements prepared once (ingestion writes
+ * millions of chunks). Call its methods inside the caller's transaction, together with the
+ * chunk rows they describe, so a crash never leaves them disagreeing.
+ */
+export class Bm25Writer {
+  private readonly q;
+
+  constructor(db: DB) {
+    this.q = {
+      insert: db.prepare('INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)'),
+      remove: db.prepare('DELETE FROM chunks_fts WHERE rowid = ?'),
+      // The active index file may hold the chunk: readers mask it from the next search on.
+      logRemoval: db.prepare('INSERT INTO bm25_removed (chunk_id) VALUES (?)'),
+    };
+  }
+
+  /**
+   * Indexes a new chunk's analysed terms (space separated). A chunk without terms still gets its
+   * (empty) row: it counts in BM25's N and average length, as it always has in FTS5.
+   */
+  add(chunkId: number, terms: string): void {
+    assertId(chunkId);
+    this.q.insert.run(chunkId, terms.trim());
+  }
+
+  /** Removes a chunk from the BM25 index. Returns whether it had terms. */
+  remove(chunkId: number): boolean {
+    assertId(chunkId);
+    if (this.q.remove.run(chunkId).changes === 0) return false;
+    this.q.logRemoval.run(chunkId);
+    return true;
+  }
+
+  /**
+   * Replaces a chunk's terms (FTS5 has no upsert on rowid; delete + insert is the documented
+   * way). Empty terms leave the chunk unindexed.
+   */
+  replace(chunkId: number, terms: string): void {
+    this.remove(chunkId);
+    if (terms.trim()) this.add(chunkId, terms);
+  }
+}
+
+const writers = new WeakMap<DB, Bm25Writer>();
+const writerOf = (db: DB): Bm25Writer => {
+  let w = writers.get(db);
+  if (!w) writers.set(db, (w = new Bm25Writer(db)));
+  return w;
+};
+
 /** Sets the searchable terms of a chunk (replacing any previous ones). Call inside the caller's transaction. */
 export function writeChunkTerms(db: DB, chunkId: number, terms: string): void {
-  assertId(chunkId);
-  // FTS5 has no upsert on rowid; delete + insert is the documented way to replace a row.
-  db.prepare('DELETE FROM chunks_fts WHERE rowid = ?').run(chunkId);
-  const text = terms.trim();
-  if (text) db.prepare('INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)').run(chunkId, text);
+  writerOf(db).replace(chunkId, terms);
 }
 
 /** Removes a chunk from the BM25 leg. Returns whether it had terms. */
 export function deleteChunkTerms(db: DB, chunkId: number): boolean {
-  assertId(chunkId);
-  return db.prepare('DELETE FROM chunks_fts WHERE rowid = ?').run(chunkId).changes > 0;
+  return writerOf(db).remove(chunkId);
 }
 
 /**
@@ -58,7 +107,8 @@ export function matchAnyTerm(terms: readonly string[]): string {
 }
 
 /**
- * Top-k live chunks for an FTS5 match expression by BM25 (FTS5 defaults k1=1.2, b=0.75).
+ * The exhaustive reference (and the fallback while no engine version is loadable):
+ * top-k live chunks for an FTS5 match expression by BM25 (FTS5 defaults k1=1.2, b=0.75).
  * Retired chunks and deleted documents are excluded and `filter` is applied inside the query,
  * so a restrictive filter still yields up to k results rather than a trimmed top-k.
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../store/index.ts';
 import { matchAnyTerm, searchBm25 } from './index.ts';
-import { selectQueryTerms, termFrequencies } from './query-terms.ts';
+import { defaultQueryTermOptions, pickQueryTerms, selectQueryTerms, termFrequencies } from './query-terms.ts';
 
 function corpus(n: number) {
   const db = openStore(':memory:');
@@ -46,6 +46,18 @@ describe('BM25 query term selection', () => {
     const opts = { maxTerms: 16, maxDocRatio: 1, minTerms: 1, minDocsToDrop: 0, maxPostings: 120 };
     expect(selectQueryTerms(db, ['compani', 'market', 'batteri', 'huake'], opts)).toEqual(['huake', 'batteri', 'market']);
     expect(selectQueryTerms(db, ['compani', 'market'], { ...opts, maxPostings: 50 })).toEqual(['market']);
+  });
+
+  it('by default drops no term for being common and has no postings budget (the exact engine needs neither)', () => {
+    const df = new Map([['compani', 1_000_000], ['market', 400_000], ['huake', 3], ['absent', 0]]);
+    expect(defaultQueryTermOptions).toMatchObject({ maxDocRatio: 1, maxPostings: 0 });
+    expect(pickQueryTerms(df, 1_000_000)).toEqual(['huake', 'market', 'compani']);
+    // Opt-ins still work: ratio, budget, and the cap (0 = none).
+    expect(pickQueryTerms(df, 1_000_000, { ...defaultQueryTermOptions, maxDocRatio: 0.1, minTerms: 1 })).toEqual(['huake']);
+    expect(pickQueryTerms(df, 1_000_000, { ...defaultQueryTermOptions, maxPostings: 500_000, minTerms: 1 })).toEqual(['huake', 'market']);
+    const many = new Map(Array.from({ length: 40 }, (_, i) => [`t${i}`, i + 1] as [string, number]));
+    expect(pickQueryTerms(many, 100)).toHaveLength(16);
+    expect(pickQueryTerms(many, 100, { ...defaultQueryTermOptions, maxTerms: 0 })).toHaveLength(40);
   });
 
   it('scores far fewer chunks yet ranks the documents holding the rare terms first', () => {

@@ -1,38 +1,28 @@
 import type { DB } from '../store/index.ts';
 
-// Query planning for the BM25 leg. An OR of every analysed query term makes FTS5 score every
-// chunk holding any of them — for a chatty question, a third of the index. Terms found in a
-// large share of chunks carry little weight (BM25's IDF is near zero) yet dominate that cost,
-// so the rarest terms are kept, up to a cap.
+// Optional query-term pruning for the BM25 leg. The exact engine (segment.ts) makes it
+// unnecessary for speed, and every dropped term can change the ranking, so the two quality-costing
+// rules — dropping terms found in a large share of chunks (`maxDocRatio`) and a postings budget
+// (`maxPostings`) — are OFF by default and exist only as explicit opt-ins. `maxTerms` still caps
+// a very long query (a pasted document) to its rarest terms.
 
 export interface QueryTermOptions {
-  /** Keep at most this many terms (the rarest). */
+  /** Keep at most this many terms (the rarest); 0 = no cap. */
   maxTerms: number;
-  /** Drop terms found in more than this share of chunks (when rarer terms exist). */
+  /** Drop terms found in more than this share of chunks (when rarer terms exist); 1 = never. */
   maxDocRatio: number;
   /** Always keep at least this many terms (the rarest) when the query has any that match. */
   minTerms: number;
-  /** A term is dropped for being common only when it is in more than this many chunks too (small indexes score fast anyway). */
+  /** A term is dropped for being common only when it is in more than this many chunks too. */
   minDocsToDrop: number;
-  /** Stop adding terms (rarest first) once their postings add up to more than this: bounds FTS5's work at any index size. */
+  /** Stop adding terms (rarest first) once their postings add up to more than this; 0 = no budget. */
   maxPostings: number;
 }
 
-export const defaultQueryTermOptions: QueryTermOptions = { maxTerms: 16, maxDocRatio: 0.1, minTerms: 2, minDocsToDrop: 1000, maxPostings: 200_000 };
+/** Defaults: no pruning beyond the cap on query length. */
+export const defaultQueryTermOptions: QueryTermOptions = { maxTerms: 16, maxDocRatio: 1, minTerms: 2, minDocsToDrop: 1000, maxPostings: 0 };
 
-const COUNT_TTL_MS = 30_000;
-const chunkCounts = new WeakMap<DB, { at: number; n: number }>();
-
-/** Live chunks in the BM25 index (cached briefly: it only scales the ratio). */
-function indexedChunks(db: DB): number {
-  const cached = chunkCounts.get(db);
-  if (cached && Date.now() - cached.at < COUNT_TTL_MS) return cached.n;
-  const n = db.prepare('SELECT count(*) FROM chunks WHERE retired_at IS NULL').pluck().get() as number;
-  chunkCounts.set(db, { at: Date.now(), n });
-  return n;
-}
-
-/** Document frequency of each term (terms absent from the index are omitted). */
+/** Document frequency of each term (terms absent from the index are omitted), from FTS5's vocabulary. */
 export function termFrequencies(db: DB, terms: readonly string[]): Map<string, number> {
   const unique = [...new Set(terms)];
   if (unique.length === 0) return new Map();
@@ -42,19 +32,26 @@ export function termFrequencies(db: DB, terms: readonly string[]): Map<string, n
   return new Map(rows.map((r) => [r.term, r.doc]));
 }
 
-/** The terms worth matching, rarest first. Terms no chunk contains are dropped (they match nothing). */
-export function selectQueryTerms(db: DB, terms: readonly string[], opts: QueryTermOptions = defaultQueryTermOptions): string[] {
-  const df = termFrequencies(db, terms);
-  const ranked = [...df.entries()].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
-  const limit = Math.max(opts.maxDocRatio * indexedChunks(db), opts.minDocsToDrop);
+/** The terms worth matching, rarest first, given their document frequencies and the index size. Terms no chunk contains are dropped. */
+export function pickQueryTerms(df: ReadonlyMap<string, number>, indexed: number, opts: QueryTermOptions = defaultQueryTermOptions): string[] {
+  const ranked = [...df.entries()].filter(([, n]) => n > 0).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+  const limit = opts.maxDocRatio >= 1 ? Infinity : Math.max(opts.maxDocRatio * indexed, opts.minDocsToDrop);
+  const budget = opts.maxPostings > 0 ? opts.maxPostings : Infinity;
+  const cap = opts.maxTerms > 0 ? opts.maxTerms : Infinity;
   const kept: string[] = [];
   let postings = 0;
   for (const [term, n] of ranked) {
-    if (kept.length >= opts.maxTerms) break;
+    if (kept.length >= cap) break;
     const essential = kept.length < opts.minTerms;
-    if (!essential && (n > limit || postings + n > opts.maxPostings)) break; // rarest first: the rest are commoner
+    if (!essential && (n > limit || postings + n > budget)) break; // rarest first: the rest are commoner
     kept.push(term);
     postings += n;
   }
   return kept;
+}
+
+/** pickQueryTerms over the FTS5 index (chunks in it = live chunks). */
+export function selectQueryTerms(db: DB, terms: readonly string[], opts: QueryTermOptions = defaultQueryTermOptions): string[] {
+  const n = db.prepare('SELECT count(*) FROM chunks_fts').pluck().get() as number;
+  return pickQueryTerms(termFrequencies(db, terms), n, opts);
 }

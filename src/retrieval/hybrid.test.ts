@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { addDocs, BagOfWordsEmbedder, indexAll, MissingModelEmbedder, openTestStore, retrievalConfig, type DocSpec, type TestStore } from '../../test/retrieval/kit.ts';
 import type { DenseIndexReader } from '../vector/reader.ts';
+import { Bm25Leg } from '../bm25/leg.ts';
+import { syncBm25Index } from '../bm25/versions.ts';
 import { FilterError } from './filters.ts';
 import { createHybridRetriever, RetrievalRequestError } from './hybrid.ts';
 import type { RetrievalHit } from './types.ts';
@@ -13,6 +15,15 @@ afterEach(() => {
 });
 
 const ids = (hits: RetrievalHit[]) => hits.map((h) => h.externalId);
+
+/** The BM25 engine over a version built from the store now. */
+function engineLeg(s: TestStore): Bm25Leg {
+  syncBm25Index(s.db, s.dir);
+  const leg = new Bm25Leg({ db: s.db, dataDir: s.dir, reloadIntervalMs: 0 });
+  leg.reload();
+  expect(leg.status().version).not.toBeNull();
+  return leg;
+}
 
 /** Wraps a reader to record whether each search carried a label filter. */
 function spy(reader: DenseIndexReader) {
@@ -40,7 +51,7 @@ describe('filters inside both legs', () => {
     source: 'archive',
   }));
 
-  async function setup(exact: { max_fraction: number; max_chunks: number }) {
+  async function setup(exact: { max_fraction: number; max_chunks: number }, engine = false) {
     store = openTestStore();
     addDocs(store, [...common, ...rare]);
     const embedder = new BagOfWordsEmbedder();
@@ -50,9 +61,18 @@ describe('filters inside both legs', () => {
       dense: s.reader,
       embedder,
       config: retrievalConfig({ candidates: 10, exact_search: exact }),
+      bm25: engine ? engineLeg(store) : undefined,
     });
     return { retriever, calls: s.calls };
   }
+
+  it('the BM25 engine leg applies a selective filter inside its traversal too', async () => {
+    const { retriever } = await setup({ max_fraction: 0.02, max_chunks: 5000 }, true);
+    const res = await retriever.retrieve({ query: 'widget', topK: 5, groups: null, mode: 'bm25', filters: { tags: ['rare'] } });
+    expect(res.degraded).toEqual([]);
+    expect(res.hits).toHaveLength(5);
+    expect(res.hits.every((h) => h.tags.includes('rare') && h.score.bm25 !== null)).toBe(true);
+  });
 
   it('a selective filter still returns k matches in every mode (exact dense path)', async () => {
     const { retriever, calls } = await setup({ max_fraction: 0.02, max_chunks: 5000 });
@@ -107,8 +127,9 @@ describe('ACL', () => {
     const embedder = new BagOfWordsEmbedder();
     const dense = await indexAll(store, embedder);
     // Exact path off, so the HNSW predicate is exercised too.
-    for (const exact of [{ max_fraction: 0.02, max_chunks: 5000 }, { max_fraction: 0, max_chunks: 0 }]) {
-      const retriever = createHybridRetriever({ db: store.db, dense, embedder, config: retrievalConfig({ exact_search: exact, max_chunks_per_doc: 0 }) });
+    const legs = [undefined, engineLeg(store)]; // FTS5 and the engine: the same ACL
+    for (const [exact, bm25] of [{ max_fraction: 0.02, max_chunks: 5000 }, { max_fraction: 0, max_chunks: 0 }].flatMap((e) => legs.map((l) => [e, l] as const))) {
+      const retriever = createHybridRetriever({ db: store.db, dense, embedder, bm25, config: retrievalConfig({ exact_search: exact, max_chunks_per_doc: 0 }) });
       for (const mode of MODES) {
         const q = { query: 'secret merger plan', topK: 10, mode };
         const asY = ids((await retriever.retrieve({ ...q, groups: ['y'] })).hits);

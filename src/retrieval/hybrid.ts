@@ -3,11 +3,10 @@ import type { LimitsConfig } from '../config/sections/limits.ts';
 import type { RetrievalConfig } from '../config/sections/retrieval.ts';
 import { bufferToVector } from '../embeddings/cache.ts';
 import type { Embedder } from '../embeddings/types.ts';
-import { searchBm25 } from '../bm25/index.ts';
+import { Bm25Leg } from '../bm25/leg.ts';
 import type { DB } from '../store/index.ts';
 import { analyze } from '../text/analyzer.ts';
-import { matchAnyTerm } from '../bm25/index.ts';
-import { selectQueryTerms } from '../bm25/query-terms.ts';
+import { pickQueryTerms } from '../bm25/query-terms.ts';
 import { LruCache } from '../util/lru.ts';
 import type { DenseIndexReader } from '../vector/reader.ts';
 import { ChunkCatalog } from './catalog.ts';
@@ -16,7 +15,7 @@ import { compileFilter, planDenseFilter, type CompiledFilter } from './filters.t
 import { rerank, rrfFuse, type Candidate, type LegHit } from './fusion.ts';
 import type { RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
 
-// Hybrid retriever: BM25 (FTS5) and dense (HNSW) legs, each filtered inside its own search,
+// Hybrid retriever: BM25 (src/bm25 engine, FTS5 fallback) and dense (HNSW) legs, each filtered inside its own search,
 // fused by weighted RRF, re-ranked (recency, MMR, per-document cap), hydrated from SQLite.
 
 export class RetrievalRequestError extends Error {
@@ -34,6 +33,8 @@ export interface HybridRetrieverOptions {
   embedder: Embedder | null;
   /** The app config (`retrieval`, and `limits.max_query_terms` when given). */
   config: { retrieval: RetrievalConfig; limits?: Pick<LimitsConfig, 'max_query_terms'> };
+  /** The BM25 leg (default: FTS5 only, no engine files — tests and callers without a data_dir). */
+  bm25?: Bm25Leg;
   /** Shared catalog (built lazily when a filtered dense search first needs it). */
   catalog?: ChunkCatalog;
   /** Clock for the recency preference (tests). */
@@ -72,6 +73,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
   const { db, dense, embedder } = opts;
   const cfg = opts.config.retrieval;
   const catalog = opts.catalog ?? new ChunkCatalog(db);
+  const bm25 = opts.bm25 ?? new Bm25Leg({ db, dataDir: null });
   const now = opts.now ?? Date.now;
   // Repeated questions (retries, popular queries, chat follow-ups) skip the embedding model.
   const queryVectors = new LruCache<string, Float32Array>(cfg.query_cache_size);
@@ -206,15 +208,16 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
       const tb = performance.now();
       try {
         // Analysis stops at limits.max_query_terms: a long query costs bounded jieba/stemmer work and term lookups.
-        const terms = selectQueryTerms(db, analyze(query, { maxTerms: opts.config.limits?.max_query_terms }), {
+        const stats = bm25.termStats(analyze(query, { maxTerms: opts.config.limits?.max_query_terms }));
+        const terms = pickQueryTerms(stats.df, stats.docs, {
           maxTerms: cfg.bm25.max_query_terms,
           maxDocRatio: cfg.bm25.max_term_doc_ratio,
           minTerms: 2,
           minDocsToDrop: cfg.bm25.min_docs_to_drop,
           maxPostings: cfg.bm25.max_postings,
         });
-        const expr = matchAnyTerm(terms);
-        bm25Hits = expr ? searchBm25(db, expr, pool, filter.sql ?? undefined).map((h) => ({ chunkId: h.chunkId, score: h.score })) : [];
+        // Filters and ACL are applied inside the leg's traversal (exact: k allowed hits when k match).
+        bm25Hits = bm25.search(terms, pool, filter.restricted ? filter.spec : null);
       } catch (err) {
         degraded.push(`bm25: ${message(err)}`);
       }

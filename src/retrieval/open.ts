@@ -6,10 +6,12 @@ import { createEmbedder } from '../embeddings/factory.ts';
 import type { Embedder } from '../embeddings/types.ts';
 import { DenseIndexReader } from '../vector/reader.ts';
 import { createHybridRetriever, type HybridRetriever } from './hybrid.ts';
+import { Bm25Leg } from '../bm25/leg.ts';
 
 export interface OpenedRetriever {
   retriever: HybridRetriever;
   reader: DenseIndexReader;
+  bm25: Bm25Leg;
   close(): Promise<void>;
 }
 
@@ -24,10 +26,13 @@ export async function openRetriever(config: Config, db: DB, log: Logger = silent
   const embedder = opts.embedder ?? createEmbedder(config);
   // A shared embedder (replicas keep one model across snapshot generations) is the caller's to dispose.
   const ownEmbedder = !opts.embedder;
-  const retriever = createHybridRetriever({ db, dense: reader, embedder, config });
+  const bm25 = new Bm25Leg({ db, dataDir: config.data_dir, log });
+  bm25.reload(); // load (and checksum) the active BM25 version now rather than on the first query
+  const retriever = createHybridRetriever({ db, dense: reader, embedder, config, bm25 });
   return {
     retriever,
     reader,
+    bm25,
     async close() {
       reader.stop();
       if (ownEmbedder) await embedder.dispose?.();

@@ -38,8 +38,13 @@ describe('snapshot publish', () => {
     const { manifest } = await publishSnapshot({ db: e.db, dataDir: e.dir, backend });
 
     const active = e.db.prepare('SELECT id, file FROM index_versions WHERE active = 1').get() as { id: number; file: string };
-    expect(manifest.versions).toEqual([{ table: 'index_versions', id: active.id, file: active.file }]);
-    expect(manifest.files.map((f) => f.path).sort()).toEqual(['kb.sqlite', active.file].sort());
+    // Every index kind with versions: the dense HNSW file and the BM25 engine's file.
+    const bm25 = e.db.prepare('SELECT id, file FROM bm25_versions WHERE active = 1').get() as { id: number; file: string };
+    expect(manifest.versions).toEqual([
+      { table: 'bm25_versions', id: bm25.id, file: bm25.file },
+      { table: 'index_versions', id: active.id, file: active.file },
+    ]);
+    expect(manifest.files.map((f) => f.path).sort()).toEqual(['kb.sqlite', active.file, bm25.file].sort());
     expect(manifest.bytes).toBe(manifest.files.reduce((s, f) => s + f.bytes, 0));
     const dir = path.join(root, manifest.id);
     for (const f of manifest.files) expect(await hashFile(path.join(dir, f.path))).toEqual({ sha256: f.sha256, bytes: f.bytes });
@@ -79,20 +84,20 @@ describe('snapshot publish', () => {
 
   it('discovers files of any versions table (a new index kind joins without code changes)', async () => {
     const e = await ingested();
-    fs.mkdirSync(path.join(e.dir, 'index', 'bm25-v1'), { recursive: true });
-    fs.writeFileSync(path.join(e.dir, 'index', 'bm25-v1', 'postings.bin'), 'p');
-    fs.writeFileSync(path.join(e.dir, 'index', 'bm25-v1', 'terms.bin'), 't');
-    fs.writeFileSync(path.join(e.dir, 'index', 'bm25-old.bin'), 'old');
-    e.db.exec("CREATE TABLE bm25_versions (id INTEGER PRIMARY KEY, file TEXT NOT NULL, active INTEGER NOT NULL); INSERT INTO bm25_versions VALUES (1, 'index/bm25-old.bin', 0), (2, 'index/bm25-v1', 1);");
+    fs.mkdirSync(path.join(e.dir, 'index', 'sparse-v1'), { recursive: true });
+    fs.writeFileSync(path.join(e.dir, 'index', 'sparse-v1', 'postings.bin'), 'p');
+    fs.writeFileSync(path.join(e.dir, 'index', 'sparse-v1', 'terms.bin'), 't');
+    fs.writeFileSync(path.join(e.dir, 'index', 'sparse-old.bin'), 'old');
+    e.db.exec("CREATE TABLE sparse_versions (id INTEGER PRIMARY KEY, file TEXT NOT NULL, active INTEGER NOT NULL); INSERT INTO sparse_versions VALUES (1, 'index/sparse-old.bin', 0), (2, 'index/sparse-v1', 1);");
     const refs = referencedFiles(e.db);
-    expect(refs.map((r) => r.table)).toEqual(['bm25_versions', 'index_versions']);
-    // The HNSW versions record their files' checksums (migration 006); this synthetic table does not.
-    expect(refs.find((r) => r.table === 'bm25_versions')!.sha256).toBeNull();
+    expect(refs.map((r) => r.table)).toEqual(['bm25_versions', 'index_versions', 'sparse_versions']);
+    // The HNSW and BM25 versions record their files' checksums; this made-up index kind does not.
+    expect(refs.find((r) => r.table === 'sparse_versions')!.sha256).toBeNull();
     expect(refs.find((r) => r.table === 'index_versions')!.sha256).toMatch(/^[0-9a-f]{64}$/);
     const files = filesToShip(e.dir, refs);
-    expect(files).toContain('index/bm25-v1/postings.bin');
-    expect(files).toContain('index/bm25-v1/terms.bin');
-    expect(files).not.toContain('index/bm25-old.bin');
+    expect(files).toContain('index/sparse-v1/postings.bin');
+    expect(files).toContain('index/sparse-v1/terms.bin');
+    expect(files).not.toContain('index/sparse-old.bin');
 
     // A versions table that names its column `path` and records checksums: a file whose bytes
     // differ from the recorded checksum refuses to publish.
@@ -109,9 +114,9 @@ describe('snapshot publish', () => {
     expect((await new FsSnapshotBackend(root).list()).length).toBe(1);
     e.db.exec('DROP TABLE other_versions');
 
-    e.db.prepare("UPDATE bm25_versions SET file = '../../etc/passwd' WHERE id = 2").run();
+    e.db.prepare("UPDATE sparse_versions SET file = '../../etc/passwd' WHERE id = 2").run();
     expect(() => filesToShip(e.dir, referencedFiles(e.db))).toThrow(/outside the data folder/);
-    e.db.prepare("UPDATE bm25_versions SET file = 'index/gone.bin' WHERE id = 2").run();
+    e.db.prepare("UPDATE sparse_versions SET file = 'index/gone.bin' WHERE id = 2").run();
     expect(() => filesToShip(e.dir, referencedFiles(e.db))).toThrow(/ENOENT/);
   });
 
@@ -235,8 +240,8 @@ describe('replica', () => {
     expect(third.versions).toEqual(second.versions);
     expect(await replica.poll()).toBe(true);
     const store = third.files.find((f) => f.path === 'kb.sqlite')!;
-    const index = third.files.find((f) => f.path !== 'kb.sqlite')!;
-    expect(replica.status().last_fetch).toMatchObject({ snapshot: third.id, downloaded_bytes: store.bytes, reused_bytes: index.bytes });
+    const indexBytes = third.files.filter((f) => f.path !== 'kb.sqlite').reduce((n, f) => n + f.bytes, 0);
+    expect(replica.status().last_fetch).toMatchObject({ snapshot: third.id, downloaded_bytes: store.bytes, reused_bytes: indexBytes });
     expect((await sw.retriever.retrieve(q)).hits.map((h) => h.title)).toContain('Zephyrium alloy plant');
 
     // Rollback: LATEST back to the first snapshot; the replica follows it on its next poll.

@@ -50,6 +50,20 @@ describe('kb CLI', () => {
     expect(j.last_run).toMatchObject({ id: 1, status: 'succeeded' });
   });
 
+  it('bm25 status/build: the run built a version; build is a no-op until forced', () => {
+    const st = JSON.parse(kb(['bm25', 'status', '--json']).stdout);
+    expect(st.version).toMatchObject({ id: 1, active: 1 });
+    expect(st.pending).toEqual({ added: 0, removed: 0 });
+    expect(JSON.parse(ingest.stdout).bm25).toMatchObject({ version: 1, built: true });
+    const same = kb(['bm25', 'build', '--json']);
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout)).toMatchObject({ built: false, version_id: 1 });
+    const forced = kb(['bm25', 'build', '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/^BM25 version v2: \d+ chunks, \d+ terms, .* \(forced\)/);
+    expect(fs.readdirSync(path.join(dataDir, 'bm25')).sort()).toEqual(['v1.bm25', 'v2.bm25']);
+  });
+
   it('quarantine list shows rejected records with reasons', () => {
     const q = kb(['quarantine', 'list', '--json', '--limit', '100']);
     const rows = q.stdout.trim().split('\n').map((l) => JSON.parse(l));

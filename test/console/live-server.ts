@@ -67,6 +67,9 @@ export async function startLiveServer(opts: { keys?: Array<{ name: string; scope
       if (!st || st.version === want) break;
       await new Promise((r) => setTimeout(r, 50));
     }
+    // The BM25 engine leg checks for a newly activated version at most once a second
+    // (src/bm25/leg.ts): give it that second, so a search right after sees the run's version.
+    if (reports.length) await new Promise((r) => setTimeout(r, 1_100));
     return reports;
   };
   return {

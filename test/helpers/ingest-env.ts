@@ -7,6 +7,8 @@ import { openStore, type DB } from '../../src/store/index.ts';
 import { silentLogger } from '../../src/log/index.ts';
 import { HnswIndex } from '../../src/vector/hnsw.ts';
 import { activeVersion } from '../../src/vector/versions.ts';
+import { activeBm25Version, bm25Pending } from '../../src/bm25/versions.ts';
+import { Bm25Segment } from '../../src/bm25/segment.ts';
 import { buildTinyModel } from '../fixtures/tiny-model/build.ts';
 
 // A throw-away data folder with the tiny ONNX model, a JSONL source and an open store.
@@ -79,13 +81,22 @@ export async function makeIngestEnv(overrides: Record<string, unknown> = {}, opt
 const ids = (db: DB, sql: string) => new Set(db.prepare(sql).pluck().all() as number[]);
 
 /**
- * The store's consistency contract: BM25 holds exactly the live chunks, every live chunk belongs
+ * The store's consistency contract: BM25 (FTS5, and the engine's active version after a completed run) holds exactly the live chunks, every live chunk belongs
  * to a live document, and the active HNSW file holds exactly the chunks labelled in SQLite.
  */
-export function expectConsistent(env: IngestEnv, { allEmbedded = true } = {}): void {
+export function expectConsistent(env: IngestEnv, { allEmbedded = true, bm25Current = undefined as boolean | undefined } = {}): void {
+  bm25Current ??= allEmbedded;
   const { db } = env;
   const live = ids(db, 'SELECT id FROM chunks WHERE retired_at IS NULL');
   expect(ids(db, 'SELECT rowid FROM chunks_fts')).toEqual(live);
+  if (bm25Current) {
+    // After a completed run the active BM25 engine file holds exactly the live chunks.
+    const v = activeBm25Version(db);
+    expect(v).not.toBeNull();
+    expect(bm25Pending(db)).toEqual({ added: 0, removed: 0 });
+    const seg = new Bm25Segment(fs.readFileSync(path.join(env.dir, v!.file)));
+    expect(new Set(seg.docChunk)).toEqual(live);
+  }
   const orphans = db
     .prepare('SELECT count(*) FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.retired_at IS NULL AND d.deleted_at IS NOT NULL')
     .pluck()

@@ -5,7 +5,8 @@ import { runIngestion } from '../../ingest/pipeline.ts';
 import { listQuarantine } from '../../ingest/quarantine.ts';
 import { listVersions, activeVersion } from '../../src/vector/versions.ts';
 import { searchBm25 } from '../../src/bm25/index.ts';
-import { ftsQuery } from '../../src/text/analyzer.ts';
+import { analyze, ftsQuery } from '../../src/text/analyzer.ts';
+import { Bm25Leg } from '../../src/bm25/leg.ts';
 import { LocalEmbedder } from '../../src/embeddings/local.ts';
 import { acquireLock, LockBusyError } from '../../src/lock/index.ts';
 import { article, expectConsistent, makeIngestEnv, type IngestEnv } from '../helpers/ingest-env.ts';
@@ -43,6 +44,11 @@ describe('ingestion pipeline', () => {
     const docOf = (chunkId: number) => env.db.prepare('SELECT d.external_id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?').pluck().get(chunkId);
     expect(hits('Reference code 7919').map(docOf)).not.toContain('n-1');
     expect(hits('solar deal closed').map(docOf)).toEqual(expect.arrayContaining(['n-5', 'n-6']));
+    // The BM25 engine's new version (built by the run) answers the same.
+    const leg = new Bm25Leg({ db: env.db, dataDir: env.dir });
+    expect(leg.search(analyze('solar deal closed'), 50).map((h) => h.chunkId)).toEqual(hits('solar deal closed'));
+    expect(leg.search(analyze('Reference code 7919'), 50).map((h) => docOf(h.chunkId))).not.toContain('n-1');
+    expect(second.bm25).toMatchObject({ built: true, version: 2 });
     // The embedding cache means only new/changed chunk texts were embedded.
     expect(second.embedding.embedded).toBeLessThan(second.chunks.added + 1);
     expect(second.embedding.embedded).toBeGreaterThan(0);
@@ -54,6 +60,7 @@ describe('ingestion pipeline', () => {
     expect(third.chunks).toEqual({ added: 0, removed: 0 });
     expect(third.embedding.embedded).toBe(0);
     expect(listVersions(env.db).length).toBe(versionsBefore);
+    expect(third.bm25).toMatchObject({ built: false, version: 2 });
     expectConsistent(env);
   });
 

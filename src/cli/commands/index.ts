@@ -11,6 +11,7 @@ import { register as registerFinetune } from './finetune.ts';
 import { register as registerFinetuneRuns } from './finetune-runs.ts';
 import { register as registerDenseIndex } from './dense-index.ts';
 import { register as registerSnapshot } from './snapshot.ts';
+import { register as registerBm25 } from './bm25.ts';
 
 // Each command module exports `register(program)`. Add one import + one call per module.
 
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   registerFinetuneRuns(program);
   registerDenseIndex(program);
   registerSnapshot(program);
+  registerBm25(program);
 }

@@ -23,10 +23,10 @@ export const retrievalSchema = z
     max_chunks_per_doc: z.number().int().nonnegative(),
     bm25: z
       .object({
-        max_query_terms: z.number().int().positive(),
+        max_query_terms: z.number().int().nonnegative(),
         max_term_doc_ratio: z.number().gt(0).lte(1),
         min_docs_to_drop: z.number().int().nonnegative(),
-        max_postings: z.number().int().positive(),
+        max_postings: z.number().int().nonnegative(),
       })
       .strict(),
     query_cache_size: z.number().int().nonnegative(),

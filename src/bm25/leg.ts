@@ -1,0 +1,163 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DB } from '../store/index.ts';
+import type { Logger } from '../log/index.ts';
+import { silentLogger } from '../log/index.ts';
+import type { DocMaskSpec } from '../retrieval/catalog.ts';
+import { toSql } from '../retrieval/filters.ts';
+import { matchAnyTerm, searchBm25 } from './index.ts';
+import { compileDocFilter, isRestricted } from './filter.ts';
+import { Bm25Segment, type SearchCounters, type SearchHit } from './segment.ts';
+import { activeBm25Version, type Bm25Version } from './versions.ts';
+
+// The BM25 leg as the retriever (and a worker thread) calls it:
+//   search(analysedTerms, k, filterSpec) → [{ chunkId, score }] ranked by score desc, chunk id asc.
+// It serves the active engine version (verified against its SHA-256 before first use), masks the
+// chunks removed since that version was built (bm25_removed: the live-docs set) and applies
+// filters/ACL inside the traversal. Without a usable version (none built yet, file missing or
+// corrupt, no data_dir) it answers from FTS5 — exhaustive, slower, same scores — so a bad file
+// degrades speed, never results or availability.
+//
+// Score statistics (N, avgdl, df) are those of the version's file: a chunk removed since it was
+// built is masked but still counts in them until the next version (the ingestion run's end).
+// Between runs the file holds exactly the live chunks, so the scores are FTS5's to the last bit
+// of float rounding; chunks added by a running ingestion become searchable when it completes.
+
+export interface Bm25LegOptions {
+  db: DB;
+  /** data_dir holding bm25/ (null: FTS5 only). */
+  dataDir: string | null;
+  log?: Logger;
+  /** Look for a newly activated version at most this often (ms). Default 1000. */
+  reloadIntervalMs?: number;
+}
+
+export interface Bm25LegStatus {
+  /** Active engine version in use (null: answering from FTS5). */
+  version: number | null;
+  docs: number;
+  /** Why the last load failed, if it did. */
+  error: { version: number; message: string } | null;
+}
+
+interface Loaded {
+  version: Bm25Version;
+  segment: Bm25Segment;
+  dead: Uint8Array;
+  deadCount: number;
+  lastSeq: number;
+}
+
+export class Bm25Leg {
+  private readonly db: DB;
+  private readonly dataDir: string | null;
+  private readonly log: Logger;
+  private readonly interval: number;
+  private loaded: Loaded | null = null;
+  private failed: { version: number; message: string } | null = null;
+  private checkedAt = -Infinity;
+  private readonly removedSince;
+
+  constructor(opts: Bm25LegOptions) {
+    this.db = opts.db;
+    this.dataDir = opts.dataDir;
+    this.log = opts.log ?? silentLogger;
+    this.interval = opts.reloadIntervalMs ?? 1000;
+    this.removedSince = this.db.prepare('SELECT seq, chunk_id FROM bm25_removed WHERE seq > ? ORDER BY seq').raw(true);
+  }
+
+  status(): Bm25LegStatus {
+    return { version: this.loaded?.version.id ?? null, docs: this.loaded?.segment.docs ?? 0, error: this.failed };
+  }
+
+  /** The loaded engine version (null: FTS5 answers). Checks for a new version at most every reloadIntervalMs. */
+  segment(): Bm25Segment | null {
+    this.maybeReload();
+    return this.loaded?.segment ?? null;
+  }
+
+  /** Document frequency of each term (absent terms omitted) and N, from the engine or FTS5. */
+  termStats(terms: readonly string[]): { df: Map<string, number>; docs: number } {
+    const seg = this.segment();
+    const df = new Map<string, number>();
+    if (seg) {
+      for (const t of new Set(terms)) {
+        const n = seg.df(t);
+        if (n > 0) df.set(t, n);
+      }
+      return { df, docs: seg.docs };
+    }
+    const unique = [...new Set(terms)];
+    if (unique.length > 0) {
+      const rows = this.db.prepare(`SELECT term, doc FROM chunks_fts_vocab WHERE term IN (${unique.map(() => '?').join(',')})`).all(...unique) as { term: string; doc: number }[];
+      for (const r of rows) df.set(r.term, r.doc);
+    }
+    return { df, docs: this.db.prepare('SELECT count(*) FROM chunks_fts').pluck().get() as number };
+  }
+
+  /**
+   * Exact BM25 top-k over analysed terms (OR), restricted to what `spec` allows (null: no
+   * filter, unrestricted caller).
+   */
+  search(terms: readonly string[], k: number, spec: DocMaskSpec | null = null, counters?: SearchCounters): SearchHit[] {
+    if (!Number.isInteger(k) || k < 0) throw new Error(`k must be a non-negative integer, got ${k}`);
+    if (k === 0 || terms.length === 0) return [];
+    this.maybeReload();
+    const l = this.loaded;
+    if (!l) {
+      const expr = matchAnyTerm(terms);
+      if (!expr) return [];
+      return searchBm25(this.db, expr, k, isRestricted(spec) ? toSql(spec) : undefined).map((h) => ({ chunkId: h.chunkId, score: h.score }));
+    }
+    this.applyRemovals(l);
+    return l.segment.search(terms, k, { allowed: compileDocFilter(l.segment, spec), dead: l.deadCount > 0 ? l.dead : null, counters });
+  }
+
+  /** Loads the active version now if it is not the one in use (startup, tests). */
+  reload(): void {
+    this.checkedAt = -Infinity;
+    this.maybeReload();
+  }
+
+  private maybeReload(): void {
+    if (!this.dataDir) return;
+    const now = performance.now();
+    if (now - this.checkedAt < this.interval) return;
+    this.checkedAt = now;
+    const active = activeBm25Version(this.db);
+    if (!active) {
+      this.loaded = null;
+      return;
+    }
+    if (this.loaded?.version.id === active.id || this.failed?.version === active.id) return;
+    const file = path.join(this.dataDir, active.file);
+    try {
+      const buf = fs.readFileSync(file);
+      const sha = crypto.createHash('sha256').update(buf).digest('hex');
+      if (sha !== active.sha256) throw new Error(`checksum mismatch (file ${sha.slice(0, 12)}…, recorded ${active.sha256.slice(0, 12)}…): the file is corrupt`);
+      const segment = new Bm25Segment(buf, active.file);
+      if (segment.docs !== active.docs) throw new Error(`file holds ${segment.docs} chunks, SQLite records ${active.docs}`);
+      this.loaded = { version: active, segment, dead: new Uint8Array(segment.docs), deadCount: 0, lastSeq: active.removed_seq };
+      this.failed = null;
+      this.log.info({ version: active.id, docs: segment.docs, terms: segment.terms.length }, 'BM25 index version loaded');
+    } catch (err) {
+      // FTS5 is always complete and current; an older version would miss the newer chunks.
+      // The next activated version is tried again.
+      this.failed = { version: active.id, message: (err as Error).message };
+      this.loaded = null;
+      this.log.error({ version: active.id, file: active.file, err: (err as Error).message }, 'BM25 index file unusable: answering from FTS5');
+    }
+  }
+
+  private applyRemovals(l: Loaded): void {
+    for (const [seq, chunkId] of this.removedSince.iterate(l.lastSeq) as Iterable<[number, number]>) {
+      const doc = l.segment.docOf(chunkId);
+      if (doc >= 0 && !l.dead[doc]) {
+        l.dead[doc] = 1;
+        l.deadCount++;
+      }
+      l.lastSeq = seq;
+    }
+  }
+}

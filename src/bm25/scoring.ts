@@ -1,0 +1,30 @@
+// The BM25 formula exactly as SQLite FTS5's bm25() computes it (ext/fts5/fts5_aux.c), so the
+// engine's scores equal the FTS5 leg's `-bm25(chunks_fts)` and retrieval quality cannot move:
+//   idf   = ln((N - n + 0.5) / (n + 0.5)), clamped to 1e-6 when ≤ 0
+//   score = Σ_terms idf · (tf · (k1 + 1)) / (tf + k1 · (1 - b + b · dl / avgdl))
+// with N = documents, n = documents holding the term, dl = tokens in the document and
+// avgdl = total tokens / N. Operation order follows the C source: float addition is not
+// associative, and identical order is what makes equal scores (ties) equal in both engines.
+
+export interface Bm25Params {
+  k1: number;
+  b: number;
+}
+
+/** FTS5's defaults (bm25() called without weights). */
+export const FTS5_BM25: Bm25Params = { k1: 1.2, b: 0.75 };
+
+export function bm25Idf(docs: number, df: number): number {
+  const idf = Math.log((docs - df + 0.5) / (df + 0.5));
+  return idf <= 0 ? 1e-6 : idf;
+}
+
+/** The per-document length normalisation `k1 · (1 - b + b · dl / avgdl)`, precomputed per document. */
+export function bm25Norm(dl: number, avgdl: number, p: Bm25Params): number {
+  return p.k1 * (1 - p.b + (p.b * dl) / avgdl);
+}
+
+/** One term's contribution: idf · (tf · (k1 + 1)) / (tf + norm). */
+export function bm25Term(idf: number, tf: number, norm: number, k1: number): number {
+  return idf * ((tf * (k1 + 1)) / (tf + norm));
+}

@@ -1,0 +1,497 @@
+import { BLOCK_SIZE, Bm25FileError, SectionReader } from './format.ts';
+import { bm25Idf, bm25Norm } from './scoring.ts';
+
+// One loaded BM25 index version and its exact top-k search.
+//
+// Algorithm: document-at-a-time MaxScore (Turtle & Flood 1995) with block-max bounds (Ding &
+// Suel 2011; the "block-max MaxScore" variant of Mallia et al. 2019). Query terms are ordered by
+// their maximum score; the longest prefix whose summed maxima cannot reach the current k-th score
+// θ is "non-essential": its lists are only probed (skipping whole blocks) for documents found in
+// the essential lists. Before scoring a candidate, the sum of the essential lists' current block
+// maxima + the non-essential maxima bounds every document up to the nearest block end; when it
+// is below θ the whole range is skipped. All bounds are true upper bounds (block_max is the max of
+// the very scores computed here) and a document is dropped only when its bound is strictly below
+// θ minus a float-rounding margin, so the result is exactly the exhaustive top-k.
+//
+// Determinism: the final score of a document is summed in query-term order (the order FTS5 uses),
+// and ties are broken by chunk id ascending (docs are numbered in chunk id order).
+
+export interface SearchHit {
+  chunkId: number;
+  score: number;
+}
+
+export interface SearchCounters {
+  /** Postings decoded (blocks touched × their size). */
+  postings: number;
+  /** Documents fully scored. */
+  scored: number;
+  /** Postings of the query's terms (what an exhaustive scorer visits). */
+  candidates: number;
+}
+
+export interface SearchOptions {
+  /** Document (not row) predicate: filters and ACL over this file's columns. */
+  allowed?: ((doc: number) => boolean) | null;
+  /** 1 = deleted since the version was built (live-docs set). */
+  dead?: Uint8Array | null;
+  counters?: SearchCounters;
+}
+
+const NONE = 0x7fffffff;
+
+class Cursor {
+  readonly docs = new Int32Array(BLOCK_SIZE);
+  readonly tfs = new Int32Array(BLOCK_SIZE);
+  /** Current block (shallow position: may be ahead of the decoded one for non-essential lists). */
+  block: number;
+  decoded = -1;
+  private tfPos = 0;
+  private tfReady = false;
+  pos = 0;
+  len = 0;
+  doc = -1;
+  readonly first: number;
+  readonly end: number;
+
+  constructor(
+    private readonly seg: Bm25Segment,
+    readonly term: number,
+    /** Position of the term in the query (canonical summation order). */
+    readonly qi: number,
+    readonly idf: number,
+    readonly max: number,
+    private readonly counters: SearchCounters,
+  ) {
+    this.first = seg.termBlock[term];
+    this.end = this.first + Math.ceil(seg.termDf[term] / BLOCK_SIZE);
+    this.block = this.first;
+    this.decode();
+  }
+
+  private decode(): void {
+    const seg = this.seg;
+    const b = this.block;
+    const p = seg.postings;
+    let pos = seg.blockOffset[b];
+    const count = b === this.end - 1 ? seg.termDf[this.term] - (b - this.first) * BLOCK_SIZE : BLOCK_SIZE;
+    let doc = b === this.first ? -1 : seg.blockLast[b - 1];
+    for (let i = 0; i < count; i++) {
+      let v = p[pos++];
+      if (v & 0x80) {
+        v &= 0x7f;
+        let shift = 7;
+        let byte: number;
+        do {
+          byte = p[pos++];
+          v += (byte & 0x7f) * 2 ** shift;
+          shift += 7;
+        } while (byte & 0x80);
+      }
+      doc += v;
+      this.docs[i] = doc;
+    }
+    // The tfs follow; most probes of a non-essential list miss, so they are decoded on demand.
+    this.tfPos = pos;
+    this.tfReady = false;
+    this.decoded = b;
+    this.len = count;
+    this.pos = 0;
+    this.doc = this.docs[0];
+    this.counters.postings += count;
+  }
+
+  private decodeTfs(): void {
+    const p = this.seg.postings;
+    let pos = this.tfPos;
+    for (let i = 0; i < this.len; i++) {
+      let v = p[pos++];
+      if (v & 0x80) {
+        v &= 0x7f;
+        let shift = 7;
+        let byte: number;
+        do {
+          byte = p[pos++];
+          v += (byte & 0x7f) * 2 ** shift;
+          shift += 7;
+        } while (byte & 0x80);
+      }
+      this.tfs[i] = v;
+    }
+    this.tfReady = true;
+  }
+
+  next(): void {
+    if (++this.pos < this.len) this.doc = this.docs[this.pos];
+    else if (++this.block < this.end) this.decode();
+    else this.doc = NONE;
+  }
+
+  /** Moves the block pointer to the block that may hold `target` (no decoding). False when past the end. */
+  shallow(target: number): boolean {
+    const last = this.seg.blockLast;
+    while (this.block < this.end && last[this.block] < target) this.block++;
+    return this.block < this.end;
+  }
+
+  /** Positions on the first posting ≥ target. */
+  advance(target: number): void {
+    if (this.doc >= target && this.decoded === this.block) return;
+    if (!this.shallow(target)) {
+      this.doc = NONE;
+      return;
+    }
+    if (this.decoded !== this.block) this.decode();
+    while (this.docs[this.pos] < target) this.pos++; // the block's last doc is ≥ target
+    this.doc = this.docs[this.pos];
+  }
+
+  get tf(): number {
+    if (!this.tfReady) this.decodeTfs();
+    return this.tfs[this.pos];
+  }
+}
+
+/** Min-heap of the current top-k by (score asc, doc desc): the root is the worst kept hit. */
+class TopK {
+  readonly scores: Float64Array;
+  readonly docs: Int32Array;
+  size = 0;
+  constructor(readonly k: number) {
+    this.scores = new Float64Array(k);
+    this.docs = new Int32Array(k);
+  }
+  private worse(i: number, j: number): boolean {
+    const a = this.scores[i];
+    const b = this.scores[j];
+    return a < b || (a === b && this.docs[i] > this.docs[j]);
+  }
+  private swap(i: number, j: number): void {
+    const s = this.scores[i];
+    this.scores[i] = this.scores[j];
+    this.scores[j] = s;
+    const d = this.docs[i];
+    this.docs[i] = this.docs[j];
+    this.docs[j] = d;
+  }
+  get full(): boolean {
+    return this.size === this.k;
+  }
+  /** Offers a hit; docs arrive in ascending order, so an equal score never displaces a kept hit. */
+  offer(doc: number, score: number): void {
+    if (this.size < this.k) {
+      let i = this.size++;
+      this.scores[i] = score;
+      this.docs[i] = doc;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!this.worse(i, parent)) break;
+        this.swap(i, parent);
+        i = parent;
+      }
+      return;
+    }
+    if (!(score > this.scores[0])) return;
+    this.scores[0] = score;
+    this.docs[0] = doc;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < this.size && this.worse(l, m)) m = l;
+      if (r < this.size && this.worse(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+  get threshold(): number {
+    return this.scores[0];
+  }
+}
+
+export class Bm25Segment {
+  readonly docs: number;
+  readonly avgdl: number;
+  readonly k1: number;
+  readonly b: number;
+  readonly totalTokens: number;
+  readonly postingsCount: number;
+  readonly postings: Uint8Array;
+  readonly blockLast: Uint32Array;
+  readonly blockOffset: Uint32Array;
+  readonly blockMax: Float64Array;
+  readonly termDf: Uint32Array;
+  readonly termBlock: Uint32Array;
+  readonly termMax: Float64Array;
+  readonly terms: string[];
+  readonly docChunk: Float64Array;
+  readonly docLen: Uint32Array;
+  readonly docRow: Uint32Array;
+  readonly norm: Float64Array;
+  readonly rowKind: Uint8Array;
+  readonly rowPublished: Float64Array;
+  readonly rowSource: Uint32Array;
+  readonly rowTagOffset: Uint32Array;
+  readonly rowTag: Uint32Array;
+  readonly rowAclOffset: Uint32Array;
+  readonly rowAcl: Uint32Array;
+  readonly sources: string[];
+  readonly tags: string[];
+  readonly groups: string[];
+  readonly meta: Record<string, unknown>;
+
+  constructor(buf: Buffer, file = '<buffer>') {
+    const r = new SectionReader(buf, file);
+    const m = r.footer.meta;
+    this.meta = m;
+    this.docs = num(m.docs, 'docs', file);
+    this.totalTokens = num(m.total_tokens, 'total_tokens', file);
+    this.postingsCount = num(m.postings, 'postings', file);
+    this.k1 = num(m.k1, 'k1', file);
+    this.b = num(m.b, 'b', file);
+    if (m.block_size !== BLOCK_SIZE) throw new Bm25FileError(file, `block size ${String(m.block_size)} (expected ${BLOCK_SIZE})`);
+    this.avgdl = this.docs > 0 ? this.totalTokens / this.docs : 0;
+    this.postings = r.bytes('postings');
+    this.blockLast = r.u32('block_last');
+    this.blockOffset = r.u32('block_offset');
+    this.blockMax = r.f64('block_max');
+    this.termDf = r.u32('term_df');
+    this.termBlock = r.u32('term_block');
+    this.termMax = r.f64('term_max');
+    const textOff = r.u32('term_text_offset');
+    const text = r.bytes('term_text');
+    const T = this.termDf.length;
+    if (textOff.length !== T + 1 || this.termBlock.length !== T || this.termMax.length !== T) throw new Bm25FileError(file, 'term table sizes disagree');
+    const decoder = new TextDecoder();
+    this.terms = new Array<string>(T);
+    for (let i = 0; i < T; i++) this.terms[i] = decoder.decode(text.subarray(textOff[i], textOff[i + 1]));
+    this.docChunk = r.f64('doc_chunk');
+    this.docLen = r.u32('doc_len');
+    this.docRow = r.u32('doc_row');
+    if (this.docChunk.length !== this.docs || this.docLen.length !== this.docs || this.docRow.length !== this.docs) throw new Bm25FileError(file, 'document columns disagree');
+    this.rowKind = r.u8('row_kind');
+    this.rowPublished = r.f64('row_published');
+    this.rowSource = r.u32('row_source');
+    this.rowTagOffset = r.u32('row_tag_offset');
+    this.rowTag = r.u32('row_tag');
+    this.rowAclOffset = r.u32('row_acl_offset');
+    this.rowAcl = r.u32('row_acl');
+    this.sources = strings(m.sources, 'sources', file);
+    this.tags = strings(m.tags, 'tags', file);
+    this.groups = strings(m.groups, 'groups', file);
+    const params = { k1: this.k1, b: this.b };
+    this.norm = new Float64Array(this.docs);
+    for (let d = 0; d < this.docs; d++) this.norm[d] = bm25Norm(this.docLen[d], this.avgdl, params);
+  }
+
+  /** Index of a term in the sorted dictionary, -1 when absent. */
+  termIndex(term: string): number {
+    let lo = 0;
+    let hi = this.terms.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = this.terms[mid];
+      if (t === term) return mid;
+      if (t < term) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Documents holding the term (0 when absent). */
+  df(term: string): number {
+    const i = this.termIndex(term);
+    return i < 0 ? 0 : this.termDf[i];
+  }
+
+  /** Doc number of a chunk id, -1 when the chunk is not in this file. */
+  docOf(chunkId: number): number {
+    let lo = 0;
+    let hi = this.docs - 1;
+    const ids = this.docChunk;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = ids[mid];
+      if (v === chunkId) return mid;
+      if (v < chunkId) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /**
+   * Exact BM25 top-k of the documents holding any of `terms` (OR semantics, duplicates ignored,
+   * unknown terms match nothing), ranked by score desc then chunk id asc.
+   */
+  search(terms: readonly string[], k: number, opts: SearchOptions = {}): SearchHit[] {
+    if (!Number.isInteger(k) || k < 0) throw new Error(`k must be a non-negative integer, got ${k}`);
+    const counters = opts.counters ?? { postings: 0, scored: 0, candidates: 0 };
+    const seen = new Set<string>();
+    const cursors: Cursor[] = [];
+    for (const term of terms) {
+      if (seen.has(term)) continue;
+      seen.add(term);
+      const t = this.termIndex(term);
+      if (t < 0) continue;
+      counters.candidates += this.termDf[t];
+      cursors.push(new Cursor(this, t, cursors.length, bm25Idf(this.docs, this.termDf[t]), this.termMax[t], counters));
+    }
+    if (cursors.length === 0 || k === 0) return [];
+    const n = cursors.length;
+    const idfs = Float64Array.from(cursors, (c) => c.idf);
+    const order = [...cursors].sort((a, b) => a.max - b.max || a.qi - b.qi);
+    // upTo[i] = Σ max of order[0..i]: the best score of a doc found only in those lists.
+    const upTo = new Float64Array(n);
+    let acc = 0;
+    for (let i = 0; i < n; i++) upTo[i] = acc += order[i].max;
+    const tfAt = new Float64Array(n);
+    const blockUpTo = new Float64Array(n);
+    const heap = new TopK(k);
+    // bm25Term (scoring.ts) written out: the same operations, without a call per posting.
+    const k1p1 = this.k1 + 1;
+    const norm = this.norm;
+    const blockMax = this.blockMax;
+    const blockLast = this.blockLast;
+    const { allowed, dead } = opts;
+    let theta = -Infinity; // k-th score minus the rounding margin, once k hits are held
+    let firstEssential = 0;
+    let boundUntil = -1;
+    let boundValue = 0;
+    let boundEssential = -1;
+    let essentialBlocks = 0;
+    let nonEssentialUntil = -1;
+    let nonEssentialFor = -1;
+
+    for (;;) {
+      let doc = NONE;
+      for (let i = firstEssential; i < n; i++) if (order[i].doc < doc) doc = order[i].doc;
+      if (doc === NONE) break;
+
+      if (heap.full) {
+        // Block-max skip: bound every doc up to the nearest end of an essential list's block.
+        // The bound holds until that doc (no essential list leaves its block before), so it is
+        // recomputed only past it or when the essential set changes.
+        if (doc > boundUntil || boundEssential !== firstEssential) {
+          let sum = 0;
+          let until = NONE;
+          for (let i = firstEssential; i < n; i++) {
+            const c = order[i];
+            if (c.doc === NONE) continue;
+            sum += blockMax[c.block];
+            if (blockLast[c.block] < until) until = blockLast[c.block];
+          }
+          essentialBlocks = sum;
+          boundValue = (firstEssential > 0 ? upTo[firstEssential - 1] : 0) + sum;
+          boundUntil = until;
+          boundEssential = firstEssential;
+        }
+        if (boundValue < theta) {
+          for (let i = firstEssential; i < n; i++) order[i].advance(boundUntil + 1);
+          continue;
+        }
+        // Tighter: the non-essential lists' block maxima instead of their term maxima, while
+        // their cached blocks still cover this doc.
+        if (firstEssential > 0 && nonEssentialFor === firstEssential && doc <= nonEssentialUntil && essentialBlocks + blockUpTo[firstEssential - 1] < theta) {
+          const to = (boundUntil < nonEssentialUntil ? boundUntil : nonEssentialUntil) + 1;
+          for (let i = firstEssential; i < n; i++) order[i].advance(to);
+          continue;
+        }
+      }
+
+      if ((dead && dead[doc]) || (allowed && !allowed(doc))) {
+        for (let i = firstEssential; i < n; i++) if (order[i].doc === doc) order[i].next();
+        continue;
+      }
+
+      tfAt.fill(0);
+      let partial = 0;
+      const nd = norm[doc];
+      for (let i = firstEssential; i < n; i++) {
+        const c = order[i];
+        if (c.doc !== doc) continue;
+        const tf = c.tf;
+        tfAt[c.qi] = tf;
+        partial += c.idf * ((tf * k1p1) / (tf + nd));
+        c.next();
+      }
+      let pruned = false;
+      if (firstEssential > 0 && heap.full) {
+        // Non-essential lists: bound with the term maxima, then with the maxima of the blocks that
+        // may hold this doc (found by moving block pointers only, nothing decoded), then probe
+        // from the strongest list down while the remaining bound can still reach θ.
+        if (partial + upTo[firstEssential - 1] < theta) pruned = true;
+        else {
+          // The non-essential block maxima hold for every doc up to the nearest end of one of
+          // those blocks: recomputed only past it or when the essential set changes.
+          if (doc > nonEssentialUntil || nonEssentialFor !== firstEssential) {
+            let sum = 0;
+            let until = NONE;
+            for (let i = 0; i < firstEssential; i++) {
+              const c = order[i];
+              if (c.shallow(doc)) {
+                sum += blockMax[c.block];
+                if (blockLast[c.block] < until) until = blockLast[c.block];
+              }
+              blockUpTo[i] = sum;
+            }
+            nonEssentialUntil = until;
+            nonEssentialFor = firstEssential;
+          }
+          for (let i = firstEssential - 1; i >= 0; i--) {
+            if (partial + blockUpTo[i] < theta) {
+              pruned = true;
+              break;
+            }
+            const c = order[i];
+            if (c.block >= c.end) continue;
+            c.advance(doc);
+            if (c.doc === doc) {
+              const tf = c.tf;
+              tfAt[c.qi] = tf;
+              partial += c.idf * ((tf * k1p1) / (tf + nd));
+            }
+          }
+        }
+      } else {
+        for (let i = firstEssential - 1; i >= 0; i--) {
+          const c = order[i];
+          c.advance(doc);
+          if (c.doc === doc) {
+            const tf = c.tf;
+            tfAt[c.qi] = tf;
+            partial += c.idf * ((tf * k1p1) / (tf + nd));
+          }
+        }
+      }
+      if (pruned) continue;
+
+      // The reported score: summed in query-term order, exactly like FTS5.
+      let score = 0;
+      for (let q = 0; q < n; q++) if (tfAt[q] > 0) score += idfs[q] * ((tfAt[q] * k1p1) / (tfAt[q] + nd));
+      counters.scored++;
+      heap.offer(doc, score);
+      if (heap.full) {
+        const t = heap.threshold;
+        theta = t - 1e-9 * Math.max(1, Math.abs(t));
+        while (firstEssential < n && upTo[firstEssential] < theta) firstEssential++;
+      }
+    }
+
+    const hits: { doc: number; score: number }[] = [];
+    for (let i = 0; i < heap.size; i++) hits.push({ doc: heap.docs[i], score: heap.scores[i] });
+    hits.sort((a, b) => b.score - a.score || a.doc - b.doc);
+    return hits.map((h) => ({ chunkId: this.docChunk[h.doc], score: h.score }));
+  }
+}
+
+function num(v: unknown, name: string, file: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Bm25FileError(file, `bad ${name} in footer`);
+  return v;
+}
+
+function strings(v: unknown, name: string, file: string): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Bm25FileError(file, `bad ${name} in footer`);
+  return v as string[];
+}
