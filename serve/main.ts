@@ -6,13 +6,19 @@ import type { Config } from '../src/config/index.ts';
 import type { Assistant } from '../src/llm/assistants.ts';
 import { createLogger, type Logger } from '../src/log/index.ts';
 import { openRetriever } from '../src/retrieval/open.ts';
+import { RetrievalPool } from '../src/retrieval/pool/pool.ts';
+import { resolveEmbeddingThreads, resolveWorkerCount } from '../src/retrieval/pool/size.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
 import { createApp, type KbApp } from './app.ts';
 import type { IndexStatusProvider, StartIngestion } from './deps.ts';
 
 export interface StartServerOptions {
-  /** Retrieval backend. Default: the hybrid retriever over the store, the dense index reader and the configured embedder. */
+  /**
+   * Retrieval backend. Default: the hybrid retriever over the store, the dense index reader and
+   * the configured embedder — in `server.retrieval_workers` worker threads, or in this thread
+   * when that is 0.
+   */
   retriever?: Retriever;
   /** Dense-index status for /readyz and /v1/admin/index. Default: the reader built here (when `retriever` is not given). */
   indexStatus?: IndexStatusProvider;
@@ -49,6 +55,28 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   let retriever = opts.retriever;
   let indexStatus = opts.indexStatus;
+  const workers = resolveWorkerCount(config.server.retrieval_workers);
+  if (!retriever && workers > 0 && db.memory) log.warn('retrieval workers need a store file; an in-memory store is served in-process');
+  if (!retriever && workers > 0 && !db.memory) {
+    // Retrieval in worker threads: every core serves queries and this event loop stays free for
+    // HTTP, health and metrics. Each worker hot-reloads new index versions by itself.
+    const pool = await RetrievalPool.start({
+      config,
+      storeFile: db.name,
+      workers,
+      concurrency: config.server.retrieval_worker_concurrency,
+      queueDepth: config.server.retrieval_queue_depth,
+      queueTimeoutMs: config.server.retrieval_queue_timeout_ms,
+      embeddingThreads: resolveEmbeddingThreads(config.server.embedding_threads, workers),
+      log,
+    });
+    // Runs after the HTTP server drained its in-flight requests (close() below).
+    cleanups.push(() => pool.close(config.chat.shutdown_timeout_ms));
+    retriever = pool;
+    indexStatus ??= () => pool.indexStatus();
+    const st = pool.indexStatus();
+    if (st.version === null) log.warn({ error: st.error }, 'no dense index version is loaded yet: retrieval runs on BM25 only until `kb ingest` builds one');
+  }
   if (!retriever) {
     // The real backend: the reader hot-swaps to a newly activated index version (weekly job)
     // with one reference assignment, so in-flight searches finish on the version they started with.

@@ -23,6 +23,11 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next
   } else if ((err as Error)?.name === 'RetrievalRequestError') {
     // The retriever refused the request's parameters (its own validation): the caller's fault.
     http = new HttpError(400, (err as Error).message, 'invalid_request_error', 'invalid_request');
+  } else if ((err as Error)?.name === 'RetrievalUnavailableError') {
+    // Retrieval saturated (queue full or waited too long), a worker crashed, or shutdown: the
+    // request was fine, the server could not take it now. Clients retry after Retry-After.
+    const e = err as Error & { code: string; retryAfterSeconds: number };
+    http = new HttpError(503, e.message, 'service_unavailable', e.code, null, { 'Retry-After': String(e.retryAfterSeconds) });
   } else if (bp?.type === 'entity.too.large') {
     http = new HttpError(413, `Request body too large: the limit is ${bp.limit} bytes`, 'invalid_request_error', 'request_too_large');
   } else if (bp?.type === 'entity.parse.failed') {

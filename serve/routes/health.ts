@@ -30,8 +30,12 @@ export function healthRoutes(deps: AppDeps): Router {
         // No index version at all (no embedding model yet) is a degraded but serving state: BM25
         // answers. An existing version that is not loaded yet (startup, reload) is not ready.
         const active = (st as { activeVersion?: unknown }).activeVersion ?? null;
-        const ok = st.loaded || active === null;
-        const detail = st.loaded
+        // A worker pool with no live worker (all restarting) cannot answer, whatever the index.
+        const noWorker = (st as { available?: unknown }).available === false;
+        const ok = !noWorker && (st.loaded || active === null);
+        const detail = noWorker
+          ? 'no retrieval worker is running (restarting)'
+          : st.loaded
           ? undefined
           : active === null
             ? 'no dense index version exists yet: serving BM25 only (the dense leg starts once an embedding model is available and `kb ingest` runs)'

@@ -6,6 +6,7 @@ import { finetuneSchema } from './sections/finetune.ts';
 import { finetuneRunsSchema } from './sections/finetune-runs.ts';
 import { upstreamsSchema, assistantsSchema, chatSchema } from './sections/chat.ts';
 import { authSchema } from './sections/auth.ts';
+import { serverWorkerFields } from './sections/server-workers.ts';
 
 // One zod schema per section of config/default.yaml. Sections added by later features live in
 // their own files and are composed here, so the whole app runs from one validated object.
@@ -120,7 +121,7 @@ export const configSchema = z
       })
       .strict(),
     server: z
-      .object({ port: z.number().int().min(0).max(65535), host: z.string(), ingest_on_first_start: z.boolean(), scheduler: z.boolean() })
+      .object({ port: z.number().int().min(0).max(65535), host: z.string(), ingest_on_first_start: z.boolean(), scheduler: z.boolean(), ...serverWorkerFields })
       .strict(),
     log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) }).strict(),
     retrieval: retrievalSchema,
