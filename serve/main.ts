@@ -106,6 +106,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   }
 
   const kb = createApp({ config, db, retriever, log, assistants: opts.assistants, indexStatus, startIngestion: opts.startIngestion, startedWithKeys: authEnabled });
+  if (retriever instanceof RetrievalPool) {
+    const pool = retriever;
+    kb.deps.metrics.observeRetrievalPool(() => pool.stats());
+  }
   for (const a of kb.deps.assistants.values()) {
     log.info({ assistant: a.id, mode: a.model ? 'generated' : 'extractive', target: a.model?.description ?? null }, a.model ? 'assistant ready' : 'assistant has no generator: chat answers extractively');
   }

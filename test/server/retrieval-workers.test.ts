@@ -125,6 +125,11 @@ describe('server with retrieval worker threads', () => {
       ready = await fetch(`${s.url}/readyz`);
     }
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { index: { ok: true, loaded: true, workers: [{ slot: 0, ready: true }], pool: { restarts: 1 } } } });
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/^kb_retrieval_worker_restarts 1$/m);
+    expect(metrics).toMatch(/^kb_retrieval_workers_ready 1$/m);
+    expect(metrics).toMatch(/^kb_retrieval_queued 0$/m);
+    expect(metrics).toMatch(/kb_retrieval_leg_duration_seconds_count\{leg="queue"\} [1-9]/);
     const again = await post(s.url, '/v1/retrieve', { query: 'battery product', top_k: 3 });
     expect(again.status).toBe(200);
     expect(((await again.json()) as { data: unknown[] }).data.length).toBeGreaterThan(0);
