@@ -35,6 +35,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createKey } from '../src/auth/keys.ts';
 import { createEmbedder } from '../src/embeddings/factory.ts';
@@ -190,7 +191,22 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakMiB
   }
 }
 
-async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/**
+ * A load run plus what it cost THIS process (the server and its worker threads; the load
+ * generator and upstreams are other processes): CPU time (user + system, all threads) and the
+ * server thread's event-loop busy time. Per request, these do not depend on how many other
+ * processes share the cores, unlike req/s on a loaded machine.
+ */
+async function runLoad(spec: LoadSpec): Promise<LoadResult & { cpuMs: number; mainBusyMs: number }> {
+  const cpu0 = process.cpuUsage();
+  const elu0 = nodePerformance.eventLoopUtilization();
+  const r = await runLoadOnly(spec);
+  const cpu = process.cpuUsage(cpu0);
+  const elu = nodePerformance.eventLoopUtilization(elu0);
+  return { ...r, cpuMs: (cpu.user + cpu.system) / 1000, mainBusyMs: elu.active };
+}
+
+async function runLoadOnly(spec: LoadSpec): Promise<LoadResult> {
   const file = path.join(os.tmpdir(), `kb-server-load-${process.pid}.json`);
   fs.writeFileSync(file, JSON.stringify(spec));
   try {
@@ -253,6 +269,10 @@ interface Row {
   ttft_p99?: number;
   requests: number;
   errors: number;
+  /** CPU time of the server process (all threads) per request. */
+  cpu_ms_per_req: number;
+  /** Busy time of the server's own thread (event loop) per request. */
+  main_ms_per_req: number;
 }
 
 const rows: Row[] = [];
@@ -260,11 +280,20 @@ const probes: Record<string, unknown> = {};
 const chatSummary: Record<string, unknown>[] = [];
 const memory: Record<string, unknown>[] = [];
 
-function record(chunks: number, where: string, scenario: string, connections: number, r: LoadResult): void {
-  rows.push({ chunks, placement: where, scenario, connections, rps: r.rps, p50: r.latency.p50, p99: r.latency.p99, ttft_p50: r.ttft?.p50, ttft_p99: r.ttft?.p99, requests: r.requests, errors: r.errors + r.non2xx });
+function record(chunks: number, where: string, scenario: string, connections: number, r: LoadResult & { cpuMs: number; mainBusyMs: number }): void {
+  const per = (x: number) => (r.requests > 0 ? Math.round((x / r.requests) * 10) / 10 : NaN);
+  const row: Row = { chunks, placement: where, scenario, connections, rps: r.rps, p50: r.latency.p50, p99: r.latency.p99, ttft_p50: r.ttft?.p50, ttft_p99: r.ttft?.p99, requests: r.requests, errors: r.errors + r.non2xx, cpu_ms_per_req: per(r.cpuMs), main_ms_per_req: per(r.mainBusyMs) };
+  rows.push(row);
   const t = r.ttft ? `  ttft p50 ${r.ttft.p50} p99 ${r.ttft.p99}` : '';
-  log(`  [${where}] ${scenario} c=${connections}: ${r.rps} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms${t}  (n=${r.requests}, load1 ${load1()})`);
+  log(`  [${where}] ${scenario} c=${connections}: ${r.rps} req/s  p50 ${r.latency.p50} ms  p99 ${r.latency.p99} ms${t}  CPU ${row.cpu_ms_per_req} ms/req (server thread ${row.main_ms_per_req})  (n=${r.requests}, load1 ${load1()})`);
 }
+
+/**
+ * Throughput this placement could reach on `cores` otherwise idle cores, from its measured cost:
+ * all threads together cannot exceed cores × 1000 ms of CPU per second, and the server thread
+ * alone cannot exceed 1000 ms per second (what caps retrieval on the server thread).
+ */
+const ceiling = (r: Row, cores = os.availableParallelism()) => Math.round(Math.min((cores * 1000) / r.cpu_ms_per_req, 1000 / r.main_ms_per_req));
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -314,8 +343,8 @@ try {
     const upstreamBase = upstream.url.replace(/\/v1$/, '');
     try {
       // Baselines shared by every placement: the fixed-delay upstream without us.
-      let direct: LoadResult | null = null;
-      let sDirect: LoadResult | null = null;
+      let direct: Awaited<ReturnType<typeof runLoad>> | null = null;
+      let sDirect: Awaited<ReturnType<typeof runLoad>> | null = null;
       if (!SKIP_CHAT) {
         direct = await runLoad({ mode: 'autocannon', url: upstreamBase, path: '/v1/chat/completions', bodies: chatBodies(queries, 'bench-model', false), connections: CHAT_CONNECTIONS, durationS: DURATION, seed: 1 });
         record(chunks, '-', `chat direct to upstream (${DELAY} ms)`, CHAT_CONNECTIONS, direct);
@@ -408,9 +437,12 @@ try {
 console.log(
   `\nChat API under load — embedder ${MODEL_ID} (${EMBEDDER === 'e5-shaped' ? 'e5-small compute shape, random weights' : 'tiny test model'}), ${os.cpus().length} CPUs, ${DURATION} s per scenario, loopback, autocannon in a child process, load1 at the end ${load1()}`,
 );
-console.log('| chunks | placement | scenario | conns | req/s | p50 ms | p99 ms | TTFT p50 | TTFT p99 | requests | errors |');
-console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.chunks} | ${r.placement} | ${r.scenario} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ttft_p50 ?? ''} | ${r.ttft_p99 ?? ''} | ${r.requests} | ${r.errors} |`);
+console.log('| chunks | placement | scenario | conns | req/s | p50 ms | p99 ms | TTFT p50 | TTFT p99 | requests | errors | CPU ms/req | server-thread ms/req | ceiling req/s on idle cores |');
+console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  const cap = r.placement === '-' ? '' : ceiling(r);
+  console.log(`| ${r.chunks} | ${r.placement} | ${r.scenario} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ttft_p50 ?? ''} | ${r.ttft_p99 ?? ''} | ${r.requests} | ${r.errors} | ${r.cpu_ms_per_req} | ${r.main_ms_per_req} | ${cap} |`);
+}
 
 // Side-by-side ratios from this run: each placement against the first one (in-process by
 // default), and hybrid with ACL against its baselines within a placement.
@@ -430,6 +462,7 @@ for (const chunks of CHUNKS) {
           chunks,
           placement: where,
           connections: c,
+          hybrid_acl_ceiling_rps: ceiling(acl),
           acl_vs_open_rps: Math.round((acl.rps / open.rps) * 100) / 100,
           hybrid_vs_bm25_rps: Math.round((acl.rps / bm.rps) * 100) / 100,
           ...(baseAcl && where !== base ? { [`hybrid_acl_rps_vs_${base}`]: Math.round((acl.rps / baseAcl.rps) * 100) / 100, [`hybrid_acl_p99_vs_${base}`]: Math.round((acl.p99 / baseAcl.p99) * 100) / 100 } : {}),
