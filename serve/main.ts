@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { countActiveKeys } from '../src/auth/keys.ts';
 import { storePath } from '../src/cli/context.ts';
@@ -10,6 +13,7 @@ import { RetrievalPool } from '../src/retrieval/pool/pool.ts';
 import { resolveEmbeddingThreads, resolveWorkerCount } from '../src/retrieval/pool/size.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
+import { activeVersion } from '../src/vector/versions.ts';
 import { createApp, type KbApp } from './app.ts';
 import type { IndexStatusProvider, StartIngestion } from './deps.ts';
 
@@ -76,6 +80,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     indexStatus ??= () => pool.indexStatus();
     const st = pool.indexStatus();
     if (st.version === null) log.warn({ error: st.error }, 'no dense index version is loaded yet: retrieval runs on BM25 only until `kb ingest` builds one');
+    warnIndexCopies(config, db, workers, log);
   }
   if (!retriever) {
     // The real backend: the reader hot-swaps to a newly activated index version (weekly job)
@@ -151,4 +156,26 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   };
 
   return { url, host, port, authEnabled, kb, close };
+}
+
+/**
+ * Each retrieval worker holds its own copy of the dense index in memory (hnswlib cannot share
+ * one across threads): say so when the copies would take a large share of this machine's memory.
+ */
+function warnIndexCopies(config: Config, db: DB, workers: number, log: Logger): void {
+  const version = activeVersion(db);
+  if (!version) return;
+  let bytes: number;
+  try {
+    bytes = fs.statSync(path.join(config.data_dir, version.file)).size;
+  } catch {
+    return; // the reader reports a missing file itself
+  }
+  const total = bytes * workers;
+  if (total > os.totalmem() * 0.5) {
+    log.warn(
+      { workers, index_mib: Math.round(bytes / 2 ** 20), copies_mib: Math.round(total / 2 ** 20), memory_mib: Math.round(os.totalmem() / 2 ** 20) },
+      'every retrieval worker loads its own copy of the dense index: together they need more than half of this machine\'s memory; lower server.retrieval_workers if memory is short',
+    );
+  }
 }
