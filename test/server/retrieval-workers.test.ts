@@ -95,7 +95,7 @@ describe('server with retrieval worker threads', () => {
     // Generous bound (a shared, loaded CI machine): half of one query's time, where the control
     // above waited for the whole query.
     expect(Math.max(...latencies)).toBeLessThan(BUSY / 2);
-  }, 60_000);
+  }, 180_000);
 
   it('reports saturation and a crashed worker as 503 + Retry-After in the OpenAI error shape', async () => {
     const pool = await startPool({ workers: 1, concurrency: 1, queueDepth: 0 });
@@ -118,7 +118,7 @@ describe('server with retrieval worker threads', () => {
     expect(crashed.headers.get('retry-after')).toBe('1');
     expect(await crashed.json()).toMatchObject({ error: { type: 'service_unavailable', code: 'retrieval_worker_failed' } });
     // /readyz says not ready while the only worker restarts, ready again once it is back.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 90_000;
     let ready = await fetch(`${s.url}/readyz`);
     while (ready.status !== 200 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
@@ -133,5 +133,5 @@ describe('server with retrieval worker threads', () => {
     const again = await post(s.url, '/v1/retrieve', { query: 'battery product', top_k: 3 });
     expect(again.status).toBe(200);
     expect(((await again.json()) as { data: unknown[] }).data.length).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000);
 });
