@@ -10,6 +10,7 @@ import type { Assistant } from '../src/llm/assistants.ts';
 import { createLogger, type Logger } from '../src/log/index.ts';
 import { openRetriever } from '../src/retrieval/open.ts';
 import { RetrievalPool } from '../src/retrieval/pool/pool.ts';
+import { prefetchQueryModel } from '../src/retrieval/pool/prefetch.ts';
 import { resolveEmbeddingThreads, resolveWorkerCount } from '../src/retrieval/pool/size.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
@@ -64,6 +65,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   if (!retriever && workers > 0 && !db.memory) {
     // Retrieval in worker threads: every core serves queries and this event loop stays free for
     // HTTP, health and metrics. Each worker hot-reloads new index versions by itself.
+    await prefetchQueryModel(config, log);
     const pool = await RetrievalPool.start({
       config,
       storeFile: db.name,
