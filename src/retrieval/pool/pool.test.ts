@@ -33,19 +33,20 @@ afterEach(async () => {
   for (const p of pools.splice(0)) await p.close(0);
 });
 
+const poolDefaults = (): RetrievalPoolOptions => ({
+  config: env.config,
+  storeFile: env.db.name,
+  workers: 2,
+  concurrency: 2,
+  queueDepth: 64,
+  queueTimeoutMs: 10_000,
+  embeddingThreads: 1,
+  log: silentLogger,
+  statusIntervalMs: 50,
+});
+
 async function startPool(o: Partial<RetrievalPoolOptions> = {}): Promise<RetrievalPool> {
-  const pool = await RetrievalPool.start({
-    config: env.config,
-    storeFile: env.db.name,
-    workers: 2,
-    concurrency: 2,
-    queueDepth: 64,
-    queueTimeoutMs: 10_000,
-    embeddingThreads: 1,
-    log: silentLogger,
-    statusIntervalMs: 50,
-    ...o,
-  });
+  const pool = await RetrievalPool.start({ ...poolDefaults(), ...o });
   pools.push(pool);
   return pool;
 }
@@ -62,93 +63,101 @@ const STAGES = ['embed', 'bm25', 'dense', 'fuse', 'hydrate', 'rerank'];
 
 // Worker threads start in seconds, but a loaded shared machine can stretch that a lot.
 describe('RetrievalPool', { timeout: 180_000 }, () => {
-  it('returns exactly what the in-process retriever returns (hits, scores, order, degraded)', async () => {
-    const pool = await startPool();
-    let local: OpenedRetriever | null = null;
-    try {
-      local = await openRetriever(env.config, env.db, silentLogger, { watch: false });
-      const requests: RetrieveRequest[] = [];
-      for (const query of ['battery product Shanghai', 'robot company news', 'chip launch analysts', 'revenue profit 4711', '公司 新产品']) {
-        for (const mode of ['hybrid', 'dense', 'bm25'] as const) {
-          requests.push({ query, topK: 6, groups: null, mode });
-          requests.push({ query, topK: 6, groups: ['sales'], mode });
-          requests.push({ query, topK: 4, groups: [], mode, filters: { kinds: ['post'] } });
+  // One 2-worker pool for these (worker start is the slow part of this file); the fixture
+  // worker is the real one plus hooks that only react to magic queries. Order matters: the
+  // crash test replaces workers, the hot-reload test changes the corpus for what follows.
+  describe('one shared pool', () => {
+    let pool: RetrievalPool;
+    beforeAll(async () => {
+      pool = await RetrievalPool.start({ ...poolDefaults(), script: FIXTURE });
+    }, 180_000);
+    afterAll(() => pool?.close(0));
+
+    it('returns exactly what the in-process retriever returns (hits, scores, order, degraded)', async () => {
+      let local: OpenedRetriever | null = null;
+      try {
+        local = await openRetriever(env.config, env.db, silentLogger, { watch: false });
+        const requests: RetrieveRequest[] = [];
+        for (const query of ['battery product Shanghai', 'robot company news', 'chip launch analysts', 'revenue profit 4711', '公司 新产品']) {
+          for (const mode of ['hybrid', 'dense', 'bm25'] as const) {
+            requests.push({ query, topK: 6, groups: null, mode });
+            requests.push({ query, topK: 6, groups: ['sales'], mode });
+            requests.push({ query, topK: 4, groups: [], mode, filters: { kinds: ['post'] } });
+          }
         }
+        // All at once: several run concurrently in each worker.
+        const [ours, theirs] = await Promise.all([Promise.all(requests.map((r) => pool.retrieve(r))), Promise.all(requests.map((r) => local!.retriever.retrieve(r)))]);
+        let nonEmpty = 0;
+        ours.forEach((o, i) => {
+          expect(o.hits, JSON.stringify(requests[i])).toEqual(theirs[i].hits);
+          expect(o.degraded).toEqual(theirs[i].degraded);
+          if (o.hits.length) nonEmpty++;
+        });
+        expect(nonEmpty).toBeGreaterThan(requests.length / 2);
+        expect(ours.every((o) => o.degraded.length === 0)).toBe(true); // both legs really ran
+        // ACL holds inside the workers: a key without "sales" never sees the robot articles.
+        for (const [i, r] of requests.entries()) if (r.groups?.length === 0) expect(ours[i].hits.every((h) => !h.externalId.startsWith('n-10'))).toBe(true);
+
+        // Per-stage timings come back from the worker, plus the pool's queue wait and hand-off.
+        const t = ours[0].timings;
+        for (const k of [...STAGES, 'queue', 'transfer', 'total']) expect(t[k], k).toBeGreaterThanOrEqual(0);
+        expect(t.total).toBeGreaterThanOrEqual(t.queue);
+      } finally {
+        await local?.close();
       }
-      // All at once: several run concurrently in each worker.
-      const [ours, theirs] = await Promise.all([Promise.all(requests.map((r) => pool.retrieve(r))), Promise.all(requests.map((r) => local!.retriever.retrieve(r)))]);
-      let nonEmpty = 0;
-      ours.forEach((o, i) => {
-        expect(o.hits, JSON.stringify(requests[i])).toEqual(theirs[i].hits);
-        expect(o.degraded).toEqual(theirs[i].degraded);
-        if (o.hits.length) nonEmpty++;
-      });
-      expect(nonEmpty).toBeGreaterThan(requests.length / 2);
-      expect(ours.every((o) => o.degraded.length === 0)).toBe(true); // both legs really ran
-      // ACL holds inside the workers: a key without "sales" never sees the robot articles.
-      for (const [i, r] of requests.entries()) if (r.groups?.length === 0) expect(ours[i].hits.every((h) => !h.externalId.startsWith('n-10'))).toBe(true);
+    });
 
-      // Per-stage timings come back from the worker, plus the pool's queue wait and hand-off.
-      const t = ours[0].timings;
-      for (const k of [...STAGES, 'queue', 'transfer', 'total']) expect(t[k], k).toBeGreaterThanOrEqual(0);
-      expect(t.total).toBeGreaterThanOrEqual(t.queue);
-    } finally {
-      await local?.close();
-    }
-  });
+    it('keeps the retriever’s own request errors (a 400 for the HTTP layer), not a crash', async () => {
+      const err = await pool.retrieve({ query: 'battery', topK: 0, groups: null }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RetrievalRequestError);
+      expect((err as Error).message).toMatch(/topK must be an integer/);
+      expect(pool.stats().restarts).toBe(0);
+    });
 
-  it('keeps the retriever’s own request errors (a 400 for the HTTP layer), not a crash', async () => {
-    const pool = await startPool({ workers: 1 });
-    const err = await pool.retrieve({ query: 'battery', topK: 0, groups: null }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RetrievalRequestError);
-    expect((err as Error).message).toMatch(/topK must be an integer/);
-    expect(pool.stats().restarts).toBe(0);
-  });
+    it('fails the requests of a crashed worker cleanly and replaces the worker', async () => {
+      for (const [query, code] of [
+        ['__exit__', /exit code 3/],
+        ['__throw__', /worker blew up/],
+      ] as const) {
+        const restarts = pool.stats().restarts;
+        const err = await pool.retrieve({ query, topK: 3, groups: null }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(RetrievalUnavailableError);
+        expect(err).toMatchObject({ code: 'retrieval_worker_failed', retryAfterSeconds: 1 });
+        expect((err as Error).message).toMatch(code);
+        expect(pool.stats().restarts).toBe(restarts + 1);
+        // Meanwhile the other worker keeps serving …
+        const ok = await pool.retrieve({ query: 'battery product', topK: 3, groups: null });
+        expect(ok.hits.length).toBeGreaterThan(0);
+        // … and the replacement comes up and serves too.
+        await until('the replacement worker', () => pool.stats().ready === 2);
+        const all = await Promise.all(Array.from({ length: 6 }, () => pool.retrieve({ query: 'chip launch', topK: 3, groups: null })));
+        expect(all.every((r) => r.hits.length > 0)).toBe(true);
+      }
+      expect(pool.indexStatus()).toMatchObject({ loaded: true, available: true });
+    });
 
-  it('hot-reloads a newly activated index version in every worker', async () => {
-    const pool = await startPool({ workers: 2 });
-    const v1 = activeVersion(env.db)!.id;
-    expect(pool.indexStatus()).toMatchObject({ loaded: true, version: v1, versions: [v1] });
-    env.writeSource([
-      ...Array.from({ length: 24 }, (_, i) => article(i + 1)),
-      ...Array.from({ length: 8 }, (_, i) => ({ ...article(100 + i, 'robot'), groups: ['sales'] })),
-      ...Array.from({ length: 8 }, (_, i) => ({ ...article(200 + i, 'chip'), kind: 'post' })),
-      ...Array.from({ length: 6 }, (_, i) => article(300 + i, 'satellite')),
-    ]);
-    await runIngestion(env.ctx);
-    const v2 = activeVersion(env.db)!.id;
-    expect(v2).not.toBe(v1);
-    await until('every worker to serve the new version', () => pool.indexStatus().workers.every((w) => w.version === v2));
-    expect(pool.indexStatus()).toMatchObject({ loaded: true, version: v2, versions: [v2], activeVersion: v2 });
-    // Whichever worker answers, the new documents are found through the dense index.
-    const results = await Promise.all(Array.from({ length: 8 }, () => pool.retrieve({ query: 'satellite product Shanghai company', topK: 5, groups: null, mode: 'dense' })));
-    for (const r of results) {
-      expect(r.degraded).toEqual([]);
-      expect(r.hits.some((h) => /^n-30\d$/.test(h.externalId))).toBe(true);
-    }
-  });
+    it('hot-reloads a newly activated index version in every worker', async () => {
+      const v1 = activeVersion(env.db)!.id;
+      expect(pool.indexStatus()).toMatchObject({ loaded: true, version: v1, versions: [v1] });
+      env.writeSource([
+        ...Array.from({ length: 24 }, (_, i) => article(i + 1)),
+        ...Array.from({ length: 8 }, (_, i) => ({ ...article(100 + i, 'robot'), groups: ['sales'] })),
+        ...Array.from({ length: 8 }, (_, i) => ({ ...article(200 + i, 'chip'), kind: 'post' })),
+        ...Array.from({ length: 6 }, (_, i) => article(300 + i, 'satellite')),
+      ]);
+      await runIngestion(env.ctx);
+      const v2 = activeVersion(env.db)!.id;
+      expect(v2).not.toBe(v1);
+      await until('every worker to serve the new version', () => pool.indexStatus().workers.every((w) => w.version === v2));
+      expect(pool.indexStatus()).toMatchObject({ loaded: true, version: v2, versions: [v2], activeVersion: v2 });
+      // Whichever worker answers, the new documents are found through the dense index.
+      const results = await Promise.all(Array.from({ length: 8 }, () => pool.retrieve({ query: 'satellite product Shanghai company', topK: 5, groups: null, mode: 'dense' })));
+      for (const r of results) {
+        expect(r.degraded).toEqual([]);
+        expect(r.hits.some((h) => /^n-30\d$/.test(h.externalId))).toBe(true);
+      }
+    });
 
-  it('fails the requests of a crashed worker cleanly and replaces the worker', async () => {
-    const pool = await startPool({ workers: 2, script: FIXTURE });
-    for (const [query, code] of [
-      ['__exit__', /exit code 3/],
-      ['__throw__', /worker blew up/],
-    ] as const) {
-      const restarts = pool.stats().restarts;
-      const err = await pool.retrieve({ query, topK: 3, groups: null }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(RetrievalUnavailableError);
-      expect(err).toMatchObject({ code: 'retrieval_worker_failed', retryAfterSeconds: 1 });
-      expect((err as Error).message).toMatch(code);
-      expect(pool.stats().restarts).toBe(restarts + 1);
-      // Meanwhile the other worker keeps serving …
-      const ok = await pool.retrieve({ query: 'battery product', topK: 3, groups: null });
-      expect(ok.hits.length).toBeGreaterThan(0);
-      // … and the replacement comes up and serves too.
-      await until('the replacement worker', () => pool.stats().ready === 2);
-      const all = await Promise.all(Array.from({ length: 6 }, () => pool.retrieve({ query: 'chip launch', topK: 3, groups: null })));
-      expect(all.every((r) => r.hits.length > 0)).toBe(true);
-    }
-    expect(pool.indexStatus()).toMatchObject({ loaded: true, available: true });
   });
 
   it('refuses work beyond the queue bound and past the queue timeout (503-class), not unbounded latency', async () => {
