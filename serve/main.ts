@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../src/log/index.ts';
 import { openRetriever } from '../src/retrieval/open.ts';
 import { RetrievalPool } from '../src/retrieval/pool/pool.ts';
 import { prefetchQueryModel } from '../src/retrieval/pool/prefetch.ts';
-import { resolveEmbeddingThreads, resolveWorkerCount } from '../src/retrieval/pool/size.ts';
+import { resolveEmbeddingThreads, resolveWorkerConcurrency, resolveWorkerCount } from '../src/retrieval/pool/size.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
 import { activeVersion } from '../src/vector/versions.ts';
@@ -70,7 +70,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       config,
       storeFile: db.name,
       workers,
-      concurrency: config.server.retrieval_worker_concurrency,
+      concurrency: resolveWorkerConcurrency(config.server.retrieval_worker_concurrency, config.embedding.provider),
       queueDepth: config.server.retrieval_queue_depth,
       queueTimeoutMs: config.server.retrieval_queue_timeout_ms,
       embeddingThreads: resolveEmbeddingThreads(config.server.embedding_threads, workers),

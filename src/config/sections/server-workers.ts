@@ -8,8 +8,11 @@ const autoOrCount = (max: number) => z.union([z.literal('auto'), z.number().int(
 export const serverWorkerFields = {
   /** Worker threads that run retrieval: 'auto' = one per core, 0 = in the server's own thread. */
   retrieval_workers: autoOrCount(256).default('auto'),
-  /** Requests one worker runs at once (one's query embedding overlaps another's SQLite work). */
-  retrieval_worker_concurrency: z.number().int().min(1).max(64).default(2),
+  /**
+   * Requests one worker runs at once (one's query embedding overlaps another's SQLite work).
+   * 'auto' = 2 with a local embedder, 8 with an embeddings server (requests wait on the network).
+   */
+  retrieval_worker_concurrency: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
   /** Requests that may wait for a free worker; beyond it the server answers 503 + Retry-After. */
   retrieval_queue_depth: z.number().int().min(0).default(256),
   /** A request that waited this long for a worker fails with 503 + Retry-After instead. */

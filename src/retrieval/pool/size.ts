@@ -16,3 +16,14 @@ export function resolveWorkerCount(setting: 'auto' | number, available = cores()
 export function resolveEmbeddingThreads(setting: 'auto' | number, workers: number, available = cores()): number {
   return setting === 'auto' ? Math.max(1, Math.floor(available / Math.max(1, workers))) : setting;
 }
+
+/**
+ * `server.retrieval_worker_concurrency`: with a local embedder a worker's requests compete for
+ * its thread and ONNX threads, so 2 (one embeds while the other queries SQLite) is enough; with an
+ * embeddings server each request spends its embedding time waiting on the network, during which
+ * a worker with only 2 slots would idle.
+ */
+export function resolveWorkerConcurrency(setting: 'auto' | number, embeddingProvider: 'local' | 'openai'): number {
+  if (setting !== 'auto') return setting;
+  return embeddingProvider === 'openai' ? 8 : 2;
+}

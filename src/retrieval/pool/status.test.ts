@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/index.ts';
 import type { DenseIndexStatus } from '../../vector/reader.ts';
-import { resolveEmbeddingThreads, resolveWorkerCount } from './size.ts';
+import { resolveEmbeddingThreads, resolveWorkerConcurrency, resolveWorkerCount } from './size.ts';
 import { mergeIndexStatus } from './status.ts';
 
 const st = (version: number | null, extra: Partial<DenseIndexStatus> = {}): DenseIndexStatus => ({
@@ -55,10 +55,13 @@ describe('pool sizing', () => {
     expect(resolveEmbeddingThreads('auto', 2, 8)).toBe(4);
     expect(resolveEmbeddingThreads('auto', 16, 8)).toBe(1);
     expect(resolveEmbeddingThreads(3, 2, 8)).toBe(3);
+    expect(resolveWorkerConcurrency('auto', 'local')).toBe(2);
+    expect(resolveWorkerConcurrency('auto', 'openai')).toBe(8);
+    expect(resolveWorkerConcurrency(3, 'openai')).toBe(3);
   });
 
   it('validates the server keys', () => {
-    expect(loadConfig({ env: {} }).server).toMatchObject({ retrieval_workers: 'auto', embedding_threads: 'auto', retrieval_queue_depth: 256 });
+    expect(loadConfig({ env: {} }).server).toMatchObject({ retrieval_workers: 'auto', retrieval_worker_concurrency: 'auto', embedding_threads: 'auto', retrieval_queue_depth: 256 });
     expect(loadConfig({ env: { KB_SERVER__RETRIEVAL_WORKERS: '0' } }).server.retrieval_workers).toBe(0);
     expect(() => loadConfig({ env: {}, overrides: { server: { retrieval_workers: -1 } } })).toThrow(/server\.retrieval_workers/);
     expect(() => loadConfig({ env: {}, overrides: { server: { retrieval_workers: 'many' } } })).toThrow(/server\.retrieval_workers/);
