@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { countActiveKeys } from '../src/auth/keys.ts';
 import { resolveBindHost } from './bind.ts';
@@ -8,14 +11,22 @@ import type { Assistant } from '../src/llm/assistants.ts';
 import { createLogger, type Logger } from '../src/log/index.ts';
 import { openRetriever } from '../src/retrieval/open.ts';
 import { warmUpAnalyzer } from '../src/text/analyzer.ts';
+import { RetrievalPool } from '../src/retrieval/pool/pool.ts';
+import { prefetchQueryModel } from '../src/retrieval/pool/prefetch.ts';
+import { resolveEmbeddingThreads, resolveWorkerConcurrency, resolveWorkerCount } from '../src/retrieval/pool/size.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
+import { activeVersion } from '../src/vector/versions.ts';
 import { createApp, type KbApp } from './app.ts';
 import { answerClientErrors } from './client-error.ts';
 import type { IndexStatusProvider, StartIngestion } from './deps.ts';
 
 export interface StartServerOptions {
-  /** Retrieval backend. Default: the hybrid retriever over the store, the dense index reader and the configured embedder. */
+  /**
+   * Retrieval backend. Default: the hybrid retriever over the store, the dense index reader and
+   * the configured embedder — in `server.retrieval_workers` worker threads, or in this thread
+   * when that is 0.
+   */
   retriever?: Retriever;
   /** Dense-index status for /readyz and /v1/admin/index. Default: the reader built here (when `retriever` is not given). */
   indexStatus?: IndexStatusProvider;
@@ -58,6 +69,30 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   let retriever = opts.retriever;
   let indexStatus = opts.indexStatus;
+  const workers = resolveWorkerCount(config.server.retrieval_workers);
+  if (!retriever && workers > 0 && db.memory) log.warn('retrieval workers need a store file; an in-memory store is served in-process');
+  if (!retriever && workers > 0 && !db.memory) {
+    // Retrieval in worker threads: every core serves queries and this event loop stays free for
+    // HTTP, health and metrics. Each worker hot-reloads new index versions by itself.
+    await prefetchQueryModel(config, log);
+    const pool = await RetrievalPool.start({
+      config,
+      storeFile: db.name,
+      workers,
+      concurrency: resolveWorkerConcurrency(config.server.retrieval_worker_concurrency, config.embedding.provider),
+      queueDepth: config.server.retrieval_queue_depth,
+      queueTimeoutMs: config.server.retrieval_queue_timeout_ms,
+      embeddingThreads: resolveEmbeddingThreads(config.server.embedding_threads, workers),
+      log,
+    });
+    // Runs after the HTTP server drained its in-flight requests (close() below).
+    cleanups.push(() => pool.close(config.chat.shutdown_timeout_ms));
+    retriever = pool;
+    indexStatus ??= () => pool.indexStatus();
+    const st = pool.indexStatus();
+    if (st.version === null) log.warn({ error: st.error }, 'no dense index version is loaded yet: retrieval runs on BM25 only until `kb ingest` builds one');
+    warnIndexCopies(config, db, workers, log);
+  }
   if (!retriever) {
     // The real backend: the reader hot-swaps to a newly activated index version (weekly job)
     // with one reference assignment, so in-flight searches finish on the version they started with.
@@ -69,11 +104,13 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       const st = reader.status();
       return { ...st, loaded: st.version !== null };
     };
-    // Before listening: the first Chinese query would otherwise block the event loop for ~0.8 s.
-    warmUpAnalyzer();
     const st = reader.status();
     if (st.version === null) log.warn({ error: st.error }, 'no dense index version is loaded yet: retrieval runs on BM25 only until `kb ingest` builds one');
   }
+
+  // Before listening: the first Chinese text analysed on this thread (chat's extractive passages,
+  // in-process retrieval) would otherwise block the event loop for ~0.8 s loading jieba.
+  warmUpAnalyzer();
 
   const activeKeys = countActiveKeys(db);
   if (authEnabled && activeKeys === 0) {
@@ -86,6 +123,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   }
 
   const kb = createApp({ config, db, retriever, log, assistants: opts.assistants, indexStatus, startIngestion: opts.startIngestion });
+  if (retriever instanceof RetrievalPool) {
+    const pool = retriever;
+    kb.deps.metrics.observeRetrievalPool(() => pool.stats());
+  }
   for (const a of kb.deps.assistants.values()) {
     log.info({ assistant: a.id, mode: a.model ? 'generated' : 'extractive', target: a.model?.description ?? null }, a.model ? 'assistant ready' : 'assistant has no generator: chat answers extractively');
   }
@@ -130,4 +171,26 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   };
 
   return { url, host, port, authEnabled, kb, close };
+}
+
+/**
+ * Each retrieval worker holds its own copy of the dense index in memory (hnswlib cannot share
+ * one across threads): say so when the copies would take a large share of this machine's memory.
+ */
+function warnIndexCopies(config: Config, db: DB, workers: number, log: Logger): void {
+  const version = activeVersion(db);
+  if (!version) return;
+  let bytes: number;
+  try {
+    bytes = fs.statSync(path.join(config.data_dir, version.file)).size;
+  } catch {
+    return; // the reader reports a missing file itself
+  }
+  const total = bytes * workers;
+  if (total > os.totalmem() * 0.5) {
+    log.warn(
+      { workers, index_mib: Math.round(bytes / 2 ** 20), copies_mib: Math.round(total / 2 ** 20), memory_mib: Math.round(os.totalmem() / 2 ** 20) },
+      'every retrieval worker loads its own copy of the dense index: together they need more than half of this machine\'s memory; lower server.retrieval_workers if memory is short',
+    );
+  }
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../src/log/index.ts';
+import type { PoolStats } from '../src/retrieval/pool/pool.ts';
 
 // Prometheus metrics on a private registry (several servers in one process — tests — do not clash).
 
@@ -138,5 +139,23 @@ export class ServerMetrics {
 
   observeRetrieval(timings: Record<string, number>): void {
     for (const [leg, ms] of Object.entries(timings)) if (Number.isFinite(ms)) this.retrievalLeg.observe({ leg }, ms / 1000);
+  }
+
+  /** Retrieval worker pool gauges, read at scrape time (queue depth shows saturation before 503s do). */
+  observeRetrievalPool(stats: () => PoolStats): void {
+    const gauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(pick(stats()));
+        },
+      });
+    gauge('kb_retrieval_workers', 'Retrieval worker threads configured', (s) => s.workers);
+    gauge('kb_retrieval_workers_ready', 'Retrieval worker threads ready to take requests', (s) => s.ready);
+    gauge('kb_retrieval_inflight', 'Retrievals running in worker threads', (s) => s.inflight);
+    gauge('kb_retrieval_queued', 'Retrievals waiting for a free worker', (s) => s.queued);
+    gauge('kb_retrieval_worker_restarts', 'Retrieval worker threads replaced since start (crashes)', (s) => s.restarts);
   }
 }

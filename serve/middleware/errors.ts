@@ -33,6 +33,12 @@ export function toHttpError(err: unknown, contentEncoding?: string): HttpError |
   const e = err as ClientErrorLike | null;
   if (!e || typeof e !== 'object') return null;
   if (CALLER_ERRORS.has(e.name)) return new HttpError(400, e.message, 'invalid_request_error', 'invalid_request');
+  if (e.name === 'RetrievalUnavailableError') {
+    // Retrieval saturated (queue full or waited too long), a worker crashed, or shutdown: the
+    // request was fine, the server could not take it now. Clients retry after Retry-After.
+    const u = e as ClientErrorLike & { retryAfterSeconds?: number };
+    return new HttpError(503, e.message, 'service_unavailable', e.code ?? 'retrieval_unavailable', null, { 'Retry-After': String(u.retryAfterSeconds ?? 1) });
+  }
   const status = typeof e.status === 'number' ? e.status : e.statusCode;
   if (typeof status !== 'number' || status < 400 || status >= 500) return null;
   switch (e.type) {

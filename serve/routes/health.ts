@@ -82,7 +82,9 @@ export function healthRoutes(deps: AppDeps): Router {
       try {
         const st = await deps.indexStatus();
         const d = denseState(st);
-        checks.index = { ...st, ok: true, ...d };
+        // A worker pool with no live worker (all restarting) cannot answer, whatever the index.
+        const noWorker = (st as { available?: unknown }).available === false;
+        checks.index = noWorker ? { ...st, ok: false, ...d, detail: 'no retrieval worker is running (restarting)' } : { ...st, ok: true, ...d };
       } catch (err) {
         checks.index = { ok: true, degraded: true, state: 'bm25_only', detail: `dense index status unavailable: ${(err as Error).message}` };
       }

@@ -12,6 +12,7 @@ import { storeSchema } from './sections/store.ts';
 import { limitsSchema } from './sections/limits.ts';
 import { uploadsSchema } from './sections/uploads.ts';
 import { snapshotSchema } from './sections/snapshot.ts';
+import { serverWorkerFields } from './sections/server-workers.ts';
 
 // One zod schema per section of config/default.yaml. Sections added by later features live in
 // their own files and are composed here, so the whole app runs from one validated object.
@@ -127,7 +128,7 @@ export const configSchema = z
       })
       .strict(),
     server: z
-      .object({ port: z.number().int().min(0).max(65535), host: z.string(), ingest_on_first_start: z.boolean(), scheduler: z.boolean() })
+      .object({ port: z.number().int().min(0).max(65535), host: z.string(), ingest_on_first_start: z.boolean(), scheduler: z.boolean(), ...serverWorkerFields })
       .strict(),
     log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), format: z.enum(['auto', 'json', 'pretty']).default('auto') }).strict(),
     retrieval: retrievalSchema,

@@ -33,6 +33,12 @@ export interface LocalEmbedderOptions {
   remoteTimeoutMs?: number;
   /** Hub (or mirror) base URL; default: $HF_ENDPOINT (e.g. https://hf-mirror.com), else https://huggingface.co/. */
   remoteHost?: string;
+  /**
+   * ONNX Runtime intra-op threads for this model's session (default: ONNX Runtime's own choice,
+   * one per core). Several embedders in one process (retrieval worker threads) each get a share
+   * of the cores, or their thread pools would oversubscribe the machine.
+   */
+  intraOpThreads?: number;
 }
 
 // Captured before any load changes it: env is process-global and a previous load may have set a mirror.
@@ -140,7 +146,12 @@ export class LocalEmbedder implements Embedder {
       const loadOpts = { cache_dir: this.modelsDir, local_files_only: !allow_remote };
       [tokenizer, loaded] = await Promise.all([
         AutoTokenizer.from_pretrained(model, loadOpts),
-        AutoModel.from_pretrained(model, { ...loadOpts, dtype, device: 'cpu' }),
+        AutoModel.from_pretrained(model, {
+          ...loadOpts,
+          dtype,
+          device: 'cpu',
+          ...(this.options.intraOpThreads ? { session_options: { intraOpNumThreads: this.options.intraOpThreads, interOpNumThreads: 1 } } : {}),
+        }),
       ]);
     } catch (err) {
       const where =

@@ -26,7 +26,7 @@ afterAll(() => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
 });
 
-async function waitReady(url: string, deadlineMs = 90_000) {
+async function waitReady(url: string, deadlineMs = 180_000) {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
     try {
@@ -77,5 +77,7 @@ describe('kb serve (npm start) on a fresh data folder', () => {
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child!.on('exit', (c) => resolve(c)));
     expect(code).toBe(0);
-  });
+    // Generous: first-start ingestion plus the retrieval workers' start (each loads the store,
+    // index and query model) take minutes on a loaded shared machine.
+  }, 240_000);
 });

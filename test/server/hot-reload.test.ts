@@ -17,9 +17,14 @@ afterEach(async () => {
   env = null;
 });
 
-describe('index hot reload under load', () => {
+// In the server's own thread, and in a pool of worker threads where each worker must notice the
+// new version by itself (the status reports the oldest version any worker still serves).
+describe.each([
+  { workers: 0, where: 'in-process retrieval' },
+  { workers: 2, where: 'retrieval in 2 worker threads' },
+])('index hot reload under load ($where)', ({ workers }) => {
   it('keeps answering while ingestion activates a new index version, then serves it', async () => {
-    env = await makeIngestEnv({ index: { reload_interval_ms: 100 }, auth: { rate_limit: { requests_per_minute: 1_000_000, burst: 100_000 }, max_body_bytes: 1_048_576 } });
+    env = await makeIngestEnv({ server: { retrieval_workers: workers }, index: { reload_interval_ms: 100 }, auth: { rate_limit: { requests_per_minute: 1_000_000, burst: 100_000 }, max_body_bytes: 1_048_576 } });
     env.writeSource(Array.from({ length: 30 }, (_, i) => article(i + 1)));
     await runIngestion(env.ctx);
     const v1 = activeVersion(env.db)!.id;
@@ -59,6 +64,7 @@ describe('index hot reload under load', () => {
     stop = true;
     await Promise.all(clients);
     expect((await status()).reader.version).toBe(v2);
+    if (workers > 0) expect((await status()).reader).toMatchObject({ versions: [v2], workers: Array.from({ length: workers }, () => ({ ready: true, version: v2 })) });
     expect(statuses.length).toBeGreaterThan(10);
     expect(statuses.every((s) => s === 200)).toBe(true);
 
