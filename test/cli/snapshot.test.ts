@@ -45,13 +45,13 @@ describe('kb snapshot', () => {
     const first = await kb(['snapshot', 'publish', '--to', target, '--json']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
-    const m1 = JSON.parse(first.stdout) as { id: string; files: Array<{ path: string }>; versions: unknown[] };
+    const m1 = JSON.parse(first.stdout) as { id: string; files: Array<{ path: string }>; versions: Array<{ table: string }> };
     expect(m1.files.map((f) => f.path)).toContain('kb.sqlite');
-    expect(m1.versions).toHaveLength(1);
+    expect(m1.versions.map((v) => v.table)).toEqual(['bm25_versions', 'index_versions']); // the BM25 engine file and the HNSW file
     // Configured target instead of the flag; human-readable output.
     const second = await kb(['snapshot', 'publish'], { KB_SNAPSHOT__TARGET: target });
     expect(second.status).toBe(0);
-    expect(second.stdout).toMatch(/^published \d{8}T\d{9}Z-[0-9a-f]{8}: 2 files, .* → /);
+    expect(second.stdout).toMatch(/^published \d{8}T\d{9}Z-[0-9a-f]{8}: 3 files, .* → /);
 
     const list = JSON.parse((await kb(['snapshot', 'list', '--from', target, '--json'])).stdout) as { latest: string; snapshots: Array<{ id: string }> };
     expect(list.snapshots).toHaveLength(2);
