@@ -1,6 +1,5 @@
 import type { DocumentKind } from '../config/index.ts';
 import type { RetrievalConfig } from '../config/sections/retrieval.ts';
-import { bufferToVector } from '../embeddings/cache.ts';
 import type { Embedder } from '../embeddings/types.ts';
 import { searchBm25 } from '../bm25/index.ts';
 import type { DB } from '../store/index.ts';
@@ -12,11 +11,16 @@ import type { DenseIndexReader } from '../vector/reader.ts';
 import { ChunkCatalog } from './catalog.ts';
 import { exactDenseSearch } from './exact.ts';
 import { compileFilter, planDenseFilter, type CompiledFilter } from './filters.ts';
-import { rerank, rrfFuse, type Candidate, type LegHit } from './fusion.ts';
-import type { RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
+import { exactMatch, exactQuery } from './exact-match.ts';
+import { recencyMultiplier, rerank, rrfFuse, type Candidate, type LegHit } from './fusion.ts';
+import { isTimeSensitive } from './time-sensitive.ts';
+import type { Reranker } from '../rerank/types.ts';
+import type { RankingInfo, RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
 
 // Hybrid retriever: BM25 (FTS5) and dense (HNSW) legs, each filtered inside its own search,
-// fused by weighted RRF, re-ranked (recency, MMR, per-document cap), hydrated from SQLite.
+// fused by weighted RRF, hydrated from SQLite, then ordered in stages (fusion.ts: recency for
+// time-sensitive questions, the optional cross-encoder reranker, exact title/phrase matches first,
+// per-document cap, MMR over near-duplicates), each hit's breakdown saying which stage moved it.
 
 export class RetrievalRequestError extends Error {
   constructor(message: string) {
@@ -37,7 +41,21 @@ export interface HybridRetrieverOptions {
   catalog?: ChunkCatalog;
   /** Clock for the recency preference (tests). */
   now?: () => number;
+  /** Cross-encoder reranking of the fused head (null/absent: off). */
+  rerank?: RerankStageOptions | null;
 }
+
+export interface RerankStageOptions {
+  reranker: Reranker;
+  /** Rerank the best `head` fused candidates. */
+  head: number;
+  /** Give up after this long (ms) and keep the fused order, saying why. */
+  timeoutMs: number;
+}
+
+// Defaults of the optional retrieval keys (config/default.yaml documents them).
+const DEFAULT_MMR_MIN_SIMILARITY = 0.5;
+const DEFAULT_EXACT = { enabled: true, min_phrase_chars: 8 };
 
 export interface HybridRetriever extends Retriever {
   readonly catalog: ChunkCatalog;
@@ -135,7 +153,8 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
 
   function hydrate(ids: number[], filter: CompiledFilter, modelId: string | null): HydratedRow[] {
     if (ids.length === 0) return [];
-    const withVectors = cfg.mmr.enabled && modelId !== null;
+    // Chunk vectors are not needed: MMR compares texts (a model-independent similarity scale).
+    const withVectors = false;
     // The request's filter is re-applied here: the catalog behind the dense predicate can lag a
     // running ingest by a few seconds, and ACL must hold even then. Liveness likewise.
     const sql = `
@@ -245,6 +264,8 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
 
     const tr = performance.now();
     const byId = new Map<number, HydratedRow>();
+    const exactCfg = cfg.exact_match ?? DEFAULT_EXACT;
+    const exactQ = exactCfg.enabled ? exactQuery(query, exactCfg.min_phrase_chars) : null;
     const candidates: Candidate[] = rows.map((r) => {
       byId.set(r.id, r);
       const published = r.published_at ? Date.parse(r.published_at) : NaN;
@@ -254,16 +275,39 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
         kind: r.kind,
         publishedMs: Number.isFinite(published) ? published : null,
         text: r.text,
-        vector: r.vector ? bufferToVector(r.vector) : null,
         fused: fused.get(r.id)!,
+        exact: exactQ ? exactMatch(exactQ, r.title, r.text) : null,
       };
     });
+    const recencyOpts = { enabled: cfg.recency.enabled, kinds: cfg.recency.kinds, halfLifeDays: cfg.recency.half_life_days, weight: cfg.recency.weight };
+    const timeSensitive = cfg.recency.enabled && ((cfg.recency.apply ?? 'time_sensitive') === 'always' || isTimeSensitive(query));
+    const nowMs = now();
+    const ranking: RankingInfo = {
+      recency: !cfg.recency.enabled || cfg.recency.weight === 0 ? 'disabled' : timeSensitive ? 'applied' : 'not time-sensitive',
+      rerank: 'off',
+    };
+    timings.order = ms(tr);
+    if (opts.rerank && candidates.length > 0) {
+      const tk = performance.now();
+      const head = headForRerank(candidates, opts.rerank.head, (c) => c.fused.rrf * (timeSensitive ? recencyMultiplier(c.kind, c.publishedMs, nowMs, recencyOpts) : 1));
+      try {
+        const scores = await scoreWithin(opts.rerank, query, head.map((c) => passageText(byId.get(c.chunkId)!)));
+        head.forEach((c, i) => (c.rerank = scores[i]));
+        ranking.rerank = 'applied';
+      } catch (err) {
+        ranking.rerank = `skipped: ${message(err)}`;
+        degraded.push(`rerank: ${message(err)}`);
+      }
+      timings.rerank_model = ms(tk);
+    }
+    const to = performance.now();
     const ranked = rerank(candidates, {
       topK: req.topK,
-      recency: { enabled: cfg.recency.enabled, kinds: cfg.recency.kinds, halfLifeDays: cfg.recency.half_life_days, weight: cfg.recency.weight },
-      mmr: cfg.mmr,
+      recency: recencyOpts,
+      timeSensitive,
+      mmr: { enabled: cfg.mmr.enabled, lambda: cfg.mmr.lambda, minSimilarity: cfg.mmr.min_similarity ?? DEFAULT_MMR_MIN_SIMILARITY },
       maxChunksPerDoc: cfg.max_chunks_per_doc,
-      nowMs: now(),
+      nowMs,
     });
     const hits: RetrievalHit[] = ranked.map((c) => {
       const r = byId.get(c.chunkId)!;
@@ -281,12 +325,49 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
         score: c.score,
       };
     });
-    timings.rerank = ms(tr);
+    timings.order = (timings.order ?? 0) + ms(to);
     timings.total = ms(t0);
-    return { hits, timings, degraded };
+    const result: RetrieveResult = { hits, timings, degraded, ranking };
+    if (req.explainLegs) result.legs = { dense: denseHits?.map((h) => h.chunkId) ?? null, bm25: bm25Hits?.map((h) => h.chunkId) ?? null };
+    return result;
   }
 
   return { retrieve, catalog };
+}
+
+/** The best `n` candidates by `score` (ties: chunk id), the reranker's input. */
+function headForRerank(candidates: Candidate[], n: number, score: (c: Candidate) => number): Candidate[] {
+  return candidates
+    .map((c) => ({ c, s: score(c) }))
+    .sort((a, b) => b.s - a.s || a.c.chunkId - b.c.chunkId)
+    .slice(0, n)
+    .map((x) => x.c);
+}
+
+/** What a cross-encoder reads: the title (when any) and the chunk text, like the BM25 terms. */
+function passageText(r: HydratedRow): string {
+  return r.title ? `${r.title}\n${r.text}` : r.text;
+}
+
+/** Scores with the reranker, aborting after the latency budget. */
+async function scoreWithin(stage: RerankStageOptions, query: string, passages: string[]): Promise<number[]> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      reject(new Error(`${stage.reranker.id} exceeded the ${stage.timeoutMs} ms budget`));
+    }, stage.timeoutMs);
+  });
+  try {
+    const scores = await Promise.race([stage.reranker.score(query, passages, ac.signal), timeout]);
+    if (scores.length !== passages.length || scores.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+      throw new Error(`${stage.reranker.id} returned ${scores.length} scores for ${passages.length} passages (or a non-finite score)`);
+    }
+    return scores;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function parseTags(json: string): string[] {
