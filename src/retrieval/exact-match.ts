@@ -41,12 +41,16 @@ export function exactQuery(query: string, minPhraseChars: number): ExactQuery {
   return { whole, phrases };
 }
 
-/** 'title' when the query is the document's title, 'phrase' when every phrase occurs in title or text. */
-export function exactMatch(q: ExactQuery, title: string, text: string): ExactMatch | null {
+/**
+ * 'title' when the query is the document's title, 'phrase' when every phrase occurs in title or
+ * text. `textForm` lets the caller cache normal forms of passage texts (≈ 1 ms per 500 Chinese
+ * characters, mostly the Traditional→Simplified conversion).
+ */
+export function exactMatch(q: ExactQuery, title: string, text: string, textForm: (text: string) => string = normalForm): ExactMatch | null {
   if (q.whole.length === 0) return null;
   const t = normalForm(title);
   if (t.length >= 2 && t === q.whole) return 'title';
   if (q.phrases.length === 0) return null;
-  const body = `${t}\u0000${normalForm(text)}`;
+  const body = `${t}\u0000${textForm(text)}`;
   return q.phrases.every((p) => body.includes(p)) ? 'phrase' : null;
 }
