@@ -143,7 +143,8 @@ export async function evaluateRetrieval(opts: RetrievalEvalOptions): Promise<Ret
   }
 }
 
-function perQueryRecord(
+/** The --per-query line of one query (also built by bench/beir.ts for the peer). */
+export function perQueryRecord(
   q: { id: string; text: string },
   run: { ranked: string[]; rel: Map<string, number> },
   legs: { dense: number[] | null; bm25: number[] | null } | undefined,
