@@ -3,7 +3,7 @@ import type { Config } from '../src/config/index.ts';
 import { cleanDocument } from '../src/text/clean.ts';
 import { hashText } from '../src/text/normalize.ts';
 import { chunkDocument } from '../src/text/chunk.ts';
-import { analyzeForFts } from '../src/text/analyzer.ts';
+import { indexTerms } from '../src/text/analyzer.ts';
 import type { TokenCounter } from '../src/text/tokens-types.ts';
 import type { SourceRecord } from './sources/types.ts';
 import type { ChunkInput, DocumentInput } from './store-writer.ts';
@@ -59,7 +59,7 @@ export function prepareDocument(record: SourceRecord, source: string, config: Co
           start: c.start,
           end: c.end,
           tokens: c.tokens,
-          terms: analyzeForFts(`${title}\n${c.text}`),
+          terms: indexTerms(title, c.text),
         }));
       },
     },

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { exactMatch, exactQuery, normalForm } from './exact-match.ts';
+import { exactMatch as match, exactQuery, normalForm, passageForms, type ExactQuery } from './exact-match.ts';
+
+const exactMatch = (q: ExactQuery, title: string, text: string) => match(q, passageForms(title, text));
 
 describe('exact title / phrase match', () => {
   it('normalises width, case, punctuation and Traditional Chinese', () => {

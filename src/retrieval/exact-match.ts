@@ -41,16 +41,24 @@ export function exactQuery(query: string, minPhraseChars: number): ExactQuery {
   return { whole, phrases };
 }
 
+/** Normal forms of a passage's title and text (see `normalForm`). */
+export interface PassageForms {
+  title: string;
+  text: string;
+}
+
+export function passageForms(title: string, text: string): PassageForms {
+  return { title: normalForm(title), text: normalForm(text) };
+}
+
 /**
  * 'title' when the query is the document's title, 'phrase' when every phrase occurs in title or
- * text. `textForm` lets the caller cache normal forms of passage texts (≈ 1 ms per 500 Chinese
+ * text. Takes the passage's normal forms so callers can cache them (≈ 1 ms per 500 Chinese
  * characters, mostly the Traditional→Simplified conversion).
  */
-export function exactMatch(q: ExactQuery, title: string, text: string, textForm: (text: string) => string = normalForm): ExactMatch | null {
+export function exactMatch(q: ExactQuery, forms: PassageForms): ExactMatch | null {
   if (q.whole.length === 0) return null;
-  const t = normalForm(title);
-  if (t.length >= 2 && t === q.whole) return 'title';
+  if (forms.title.length >= 2 && forms.title === q.whole) return 'title';
   if (q.phrases.length === 0) return null;
-  const body = `${t}\u0000${textForm(text)}`;
-  return q.phrases.every((p) => body.includes(p)) ? 'phrase' : null;
+  return q.phrases.every((p) => forms.title.includes(p) || forms.text.includes(p)) ? 'phrase' : null;
 }

@@ -11,7 +11,7 @@ import type { DenseIndexReader } from '../vector/reader.ts';
 import { ChunkCatalog } from './catalog.ts';
 import { exactDenseSearch } from './exact.ts';
 import { compileFilter, planDenseFilter, type CompiledFilter } from './filters.ts';
-import { exactMatch, exactQuery, normalForm } from './exact-match.ts';
+import { exactMatch, exactQuery, passageForms, type PassageForms } from './exact-match.ts';
 import { recencyMultiplier, rerank, rrfFuse, type Candidate, type LegHit } from './fusion.ts';
 import { isTimeSensitive } from './time-sensitive.ts';
 import type { Reranker } from '../rerank/types.ts';
@@ -93,9 +93,9 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
   const queryVectors = new LruCache<string, Float32Array>(cfg.query_cache_size);
   // Dense-filter plans (document mask + allowed set) per filter/ACL spec, valid for one catalog load.
   const plans = new LruCache<string, ReturnType<typeof planDenseFilter>>(64);
-  // Normal forms of chunk texts for the exact-phrase check, by chunk id (a chunk's text never
-  // changes: an edited document gets new chunks). Popular chunks are checked again and again.
-  const normalTexts = new LruCache<number, string>(5_000);
+  // Normal forms of chunk title + text for the exact-match stage, by chunk id (a chunk's text
+  // never changes: an edited document gets new chunks; the title is checked on every hit).
+  const normalForms = new LruCache<number, PassageForms>(5_000);
   let plansGeneration = -1;
 
   let loadState: { promise: Promise<void>; failedAt: number | null } | null = null;
@@ -174,9 +174,9 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     return db.prepare(sql).all(...params) as HydratedRow[];
   }
 
-  function textForm(chunkId: number, text: string): string {
-    let f = normalTexts.get(chunkId);
-    if (f === undefined) normalTexts.set(chunkId, (f = normalForm(text)));
+  function formsOf(r: HydratedRow): PassageForms {
+    let f = normalForms.get(r.id);
+    if (f === undefined || f.title.length > r.title.length) normalForms.set(r.id, (f = passageForms(r.title, r.text)));
     return f;
   }
 
@@ -285,7 +285,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
         publishedMs: Number.isFinite(published) ? published : null,
         text: r.text,
         fused: fused.get(r.id)!,
-        exact: exactQ ? exactMatch(exactQ, r.title, r.text, () => textForm(r.id, r.text)) : null,
+        exact: exactQ ? exactMatch(exactQ, formsOf(r)) : null,
       };
     });
     const recencyOpts = { enabled: cfg.recency.enabled, kinds: cfg.recency.kinds, halfLifeDays: cfg.recency.half_life_days, weight: cfg.recency.weight };

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { COMPARE_METRICS, comparePerQuery, comparisonTable, readPerQuery, type CompareMetric } from '../../eval/compare.ts';
+import { fitRetrieval, fitTable } from '../../eval/fit.ts';
 import { evalJson, evalTable, evaluateRetrieval, type EvalMode } from '../../eval/retrieval.ts';
 
 // `kb eval retrieval`: retrieval quality of the served retriever on a BEIR-layout folder, in a
@@ -51,4 +52,31 @@ export function register(program: Command): void {
       const c = comparePerQuery(readPerQuery(a), readPerQuery(b), opts);
       process.stdout.write(`${opts.json ? JSON.stringify(c) : comparisonTable(c, { a, b })}\n`);
     });
+  evalCmd
+    .command('fit')
+    .description('fit the fusion weights (and the reranker head size) on a judged BEIR-layout set, with 2-fold cross-validation')
+    .requiredOption('--dataset <dir>', 'BEIR-layout dataset folder (your own judged questions)')
+    .addOption(new Option('--mode <mode>', 'legs to run (weights need hybrid)').choices(['bm25', 'hybrid']).default('hybrid'))
+    .option('--dense-weights <list>', 'dense-leg weights to try (bm25 stays 1)', numberList, [0, 0.25, 0.5, 1, 2])
+    .option('--heads <list>', 'reranker head sizes to try (with rerank.provider set)', numberList, [10, 20, 40])
+    .option('--limit <n>', 'use only the first N judged queries', positiveInt)
+    .option('--json', 'print the result as one JSON object')
+    .action(async (opts: { dataset: string; mode: EvalMode; denseWeights: number[]; heads: number[]; limit?: number; json?: boolean }) => {
+      const result = await fitRetrieval({
+        dataset: opts.dataset,
+        mode: opts.mode,
+        denseWeights: opts.denseWeights,
+        heads: opts.heads,
+        limit: opts.limit,
+        config: loadConfig(),
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`${opts.json ? JSON.stringify(result) : fitTable(result)}\n`);
+    });
+}
+
+function numberList(v: string): number[] {
+  const xs = v.split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 0)) throw new InvalidArgumentError('must be a comma-separated list of non-negative numbers');
+  return xs;
 }
