@@ -198,8 +198,8 @@ async function main(): Promise<void> {
   }
 
   let traditional: Record<string, unknown> | null = null;
-  if (zh) {
-    const n = Number(f.get('traditional') ?? 500);
+  const n = Number(f.get('traditional') ?? 500);
+  if (zh && n > 0) {
     const toTw = OpenCC.Converter({ from: 'cn', to: 'tw' });
     const sample = ds.queries.slice(0, n);
     const converted = sample.map((q) => ({ ...q, text: toTw(q.text) }));
