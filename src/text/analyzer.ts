@@ -8,7 +8,10 @@ import { CHINESE_STOPWORDS, ENGLISH_STOPWORDS } from './stopwords.ts';
  * The BM25 analyzer, used identically at index time (chunks_fts.terms) and query time.
  *
  * Chinese: Traditional → Simplified (Hong Kong variants, then Taiwan variants and phrases, so
- * both 衞/衛 and 著/着 forms map to the Mainland form), jieba search-mode segmentation
+ * both 衞/衛 and 著/着 forms map to the Mainland form), jieba search-mode segmentation without the
+ * HMM (a span the dictionary lacks — a name, a new term — becomes its characters rather than a
+ * guessed word that the same name in a question may not reproduce: +0.006 recall@1 on CMRC 2018,
+ * held out, BENCHMARKS.md "Analysis choices")
  * (cutForSearch also emits the dictionary words inside long words, e.g. 中华人民共和国 → 中华,
  * 人民, 共和国, ..., so a query using a shorter word still matches), then stopwords.
  * English and other space-separated scripts: lower-case, split on anything that is not a
@@ -75,13 +78,13 @@ export interface AnalyzerOptions {
   englishStopwords: boolean;
 }
 
-export const ANALYZER_DEFAULTS: Readonly<AnalyzerOptions> = { hmm: true, oovBigrams: false, titleWeight: 1, stem: true, englishStopwords: true };
+export const ANALYZER_DEFAULTS: Readonly<AnalyzerOptions> = { hmm: false, oovBigrams: false, titleWeight: 1, stem: true, englishStopwords: true };
 
 /**
  * Changes whenever analysis output changes: part of the ingest pipeline's settings fingerprint,
  * so the next ingest re-analyses every document instead of mixing old and new terms.
  */
-export const ANALYZER_VERSION = 'a1';
+export const ANALYZER_VERSION = 'a2-hmm-off';
 
 let options: AnalyzerOptions = { ...ANALYZER_DEFAULTS };
 
