@@ -137,11 +137,15 @@ async function main(): Promise<void> {
   const { retriever, reranker } = createServedRetriever(config, { db: store.db, dense: reader, embedder });
   await reranker?.load();
   console.log(describeServedRetriever(config, reranker));
-  const served = await runQueries(`served ${mode}`, oursBuild + denseBuild, ds.queries, ds, async (q) => {
-    const res = await retriever.retrieve({ query: q, topK: K, groups: null, mode });
-    if (res.degraded.length) throw new Error(`served retriever degraded: ${res.degraded.join('; ')}`);
-    return res.hits.map((h) => h.externalId);
-  });
+  const servedIn = (m: typeof mode) =>
+    runQueries(`served ${m}`, oursBuild + denseBuild, ds.queries, ds, async (q) => {
+      const res = await retriever.retrieve({ query: q, topK: K, groups: null, mode: m });
+      if (res.degraded.length) throw new Error(`served retriever degraded: ${res.degraded.join('; ')}`);
+      return res.hits.map((h) => h.externalId);
+    });
+  // With a dense model, each leg through the served path too ("hybrid ≥ each leg").
+  const legRows = mode === 'hybrid' ? [await servedIn('bm25'), await servedIn('dense')] : [];
+  const served = await servedIn(mode);
 
   // --- peer ---
   const jieba = Jieba.withDict(dict);
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
   const peerBuild = (performance.now() - t) / 1000;
   const peer = await runQueries('peer', peerBuild, ds.queries, ds, (q) => engine.search(q, K).map(([id]) => id));
 
-  const rows = [leg, served, peer];
+  const rows = [leg, ...legRows, served, peer];
   const pad = (s: string, n: number) => s.padEnd(n);
   console.log(`\n${pad('row', 13)}${KEYS.map((k) => pad(k, 11)).join('')}${pad('build s', 9)}ms/query`);
   for (const r of rows) console.log(`${pad(r.name, 13)}${KEYS.map((k) => pad(r.metrics[k].toFixed(4), 11)).join('')}${pad(r.buildS.toFixed(2), 9)}${r.queryMs.toFixed(3)}`);
@@ -182,6 +186,11 @@ async function main(): Promise<void> {
         `  ${b.name} − ${a.name}  ${pad(metric, 9)} ${c.diff >= 0 ? '+' : ''}${c.diff.toFixed(4)} [${c.ci95[0].toFixed(4)}, ${c.ci95[1].toFixed(4)}]  p ${c.p.toFixed(4)}  (${c.better} better, ${c.worse} worse)`,
       );
     }
+  }
+  for (const l of legRows) {
+    const c = comparePerQuery(l.perQuery, served.perQuery, { metric: 'ndcg@10', permutations: 10_000 });
+    tests[`${served.name} vs ${l.name} ndcg@10`] = c;
+    console.log(`  ${served.name} − ${l.name}  ndcg@10   ${c.diff >= 0 ? '+' : ''}${c.diff.toFixed(4)} [${c.ci95[0].toFixed(4)}, ${c.ci95[1].toFixed(4)}]  p ${c.p.toFixed(4)}`);
   }
   const verdict = served.metrics['recall@1'] >= peer.metrics['recall@1'] && served.metrics['ndcg@10'] >= peer.metrics['ndcg@10'];
   const legVerdict = served.metrics['recall@1'] >= leg.metrics['recall@1'] && served.metrics['ndcg@10'] >= leg.metrics['ndcg@10'];
