@@ -97,6 +97,8 @@ export interface RerankOptions {
   /** 0 = no cap. */
   maxChunksPerDoc: number;
   nowMs: number;
+  /** similarityTokens(text) of a chunk, possibly cached by the caller (a chunk's text never changes). */
+  tokensOf?: (chunkId: number, text: string) => Float64Array;
 }
 
 // CJK code point ranges: kana, CJK ideographs (+ extension A, compatibility, supplementary), Hangul.
@@ -296,7 +298,7 @@ function mmrSelect(ordered: readonly RankedCandidate[], opts: RerankOptions): Ra
   const tokens = new Map<number, Float64Array>();
   const tokensOf = (c: RankedCandidate) => {
     let t = tokens.get(c.chunkId);
-    if (!t) tokens.set(c.chunkId, (t = similarityTokens(c.text)));
+    if (!t) tokens.set(c.chunkId, (t = opts.tokensOf ? opts.tokensOf(c.chunkId, c.text) : similarityTokens(c.text)));
     return t;
   };
   const { lambda, minSimilarity } = opts.mmr;

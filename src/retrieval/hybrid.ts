@@ -12,7 +12,7 @@ import { ChunkCatalog } from './catalog.ts';
 import { exactDenseSearch } from './exact.ts';
 import { compileFilter, planDenseFilter, type CompiledFilter } from './filters.ts';
 import { exactMatch, exactQuery, passageForms, type PassageForms } from './exact-match.ts';
-import { recencyMultiplier, rerank, rrfFuse, type Candidate, type LegHit } from './fusion.ts';
+import { recencyMultiplier, rerank, rrfFuse, similarityTokens, type Candidate, type LegHit } from './fusion.ts';
 import { isTimeSensitive } from './time-sensitive.ts';
 import type { Reranker } from '../rerank/types.ts';
 import type { RankingInfo, RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
@@ -96,6 +96,13 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
   // Normal forms of chunk title + text for the exact-match stage, by chunk id (a chunk's text
   // never changes: an edited document gets new chunks; the title is checked on every hit).
   const normalForms = new LruCache<number, PassageForms>(5_000);
+  // MMR's token sets per chunk id, for the same reason.
+  const mmrTokens = new LruCache<number, Float64Array>(5_000);
+  const tokensOf = (chunkId: number, text: string) => {
+    let t = mmrTokens.get(chunkId);
+    if (!t) mmrTokens.set(chunkId, (t = similarityTokens(text)));
+    return t;
+  };
   let plansGeneration = -1;
 
   let loadState: { promise: Promise<void>; failedAt: number | null } | null = null;
@@ -317,6 +324,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
       mmr: { enabled: cfg.mmr.enabled, lambda: cfg.mmr.lambda, minSimilarity: cfg.mmr.min_similarity ?? DEFAULT_MMR_MIN_SIMILARITY },
       maxChunksPerDoc: cfg.max_chunks_per_doc,
       nowMs,
+      tokensOf,
     });
     const hits: RetrievalHit[] = ranked.map((c) => {
       const r = byId.get(c.chunkId)!;
