@@ -81,7 +81,6 @@ interface HydratedRow {
   url: string | null;
   published_at: string | null;
   tags: string;
-  vector: Buffer | null;
 }
 
 export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetriever {
@@ -161,22 +160,18 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     return toLeg(reader.search(vec, k, plan.predicate));
   }
 
-  function hydrate(ids: number[], filter: CompiledFilter, modelId: string | null): HydratedRow[] {
+  function hydrate(ids: number[], filter: CompiledFilter): HydratedRow[] {
     if (ids.length === 0) return [];
-    // Chunk vectors are not needed: MMR compares texts (a model-independent similarity scale).
-    const withVectors = false;
     // The request's filter is re-applied here: the catalog behind the dense predicate can lag a
     // running ingest by a few seconds, and ACL must hold even then. Liveness likewise.
     const sql = `
-      SELECT c.id, c.document_id, c.text, d.source, d.external_id, d.kind, d.title, d.url, d.published_at, d.tags,
-             ${withVectors ? 'e.vector' : 'NULL'} AS vector
+      SELECT c.id, c.document_id, c.text, d.source, d.external_id, d.kind, d.title, d.url, d.published_at, d.tags
         FROM json_each(?) j
         JOIN chunks c ON c.id = j.value
         JOIN documents d ON d.id = c.document_id
-        ${withVectors ? 'LEFT JOIN embedding_cache e ON e.model_id = ? AND e.text_hash = c.embed_hash' : ''}
        WHERE c.retired_at IS NULL AND d.deleted_at IS NULL ${filter.sql ? `AND (${filter.sql.sql})` : ''}`;
+    // (No chunk vectors: MMR compares texts, a similarity scale that does not depend on the model.)
     const params: unknown[] = [JSON.stringify(ids)];
-    if (withVectors) params.push(modelId);
     if (filter.sql) params.push(...filter.sql.params);
     return db.prepare(sql).all(...params) as HydratedRow[];
   }
@@ -271,11 +266,10 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     timings.fuse = ms(tf);
 
     const th = performance.now();
-    const modelId = dense?.status().model ?? embedder?.id ?? null;
     // Only the head of the fused list can reach the top k after recency (a ≤ 1/(1 - weight)
     // swing) and MMR (which looks at the top max(30, 3k)); hydrating the tail is wasted work.
     const head = [...fused.entries()].sort((a, b) => b[1].rrf - a[1].rrf).slice(0, Math.max(HYDRATE_MIN, HYDRATE_PER_K * req.topK));
-    const rows = hydrate(head.map(([id]) => id), filter, modelId);
+    const rows = hydrate(head.map(([id]) => id), filter);
     timings.hydrate = ms(th);
 
     const tr = performance.now();
