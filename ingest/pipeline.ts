@@ -1,3 +1,4 @@
+import { ANALYZER_VERSION } from '../src/text/analyzer.ts';
 import { createHash } from 'node:crypto';
 import type { Config, SourceConfig } from '../src/config/index.ts';
 import type { DB } from '../src/store/index.ts';
@@ -156,7 +157,8 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
 }
 
 function pipelineFingerprint(config: Config, counter: TokenCounter): string {
-  return createHash('sha256').update(JSON.stringify([config.cleaning, config.chunking, counter.kind])).digest('hex').slice(0, 16);
+  // The analyzer version: a change in BM25 analysis must re-analyse every document.
+  return createHash('sha256').update(JSON.stringify([config.cleaning, config.chunking, counter.kind, ANALYZER_VERSION])).digest('hex').slice(0, 16);
 }
 
 async function loadEmbedder(config: Config, opts: IngestOptions, report: RunReport, log: Logger): Promise<Embedder | null> {

@@ -3,8 +3,8 @@ import type { Config } from '../src/config/index.ts';
 import { cleanDocument } from '../src/text/clean.ts';
 import { hashText } from '../src/text/normalize.ts';
 import { chunkDocument } from '../src/text/chunk.ts';
-import { analyzeForFts } from '../src/text/analyzer.ts';
 import { locatePageStarts, pageAt } from '../src/text/pages.ts';
+import { indexTerms } from '../src/text/analyzer.ts';
 import type { TokenCounter } from '../src/text/tokens-types.ts';
 import type { SourceRecord } from './sources/types.ts';
 import { isGroupName } from '../src/auth/groups.ts';
@@ -68,7 +68,7 @@ export function prepareDocument(record: SourceRecord, source: string, config: Co
           end: c.end,
           tokens: c.tokens,
           page: pageStarts ? pageAt(pageStarts, c.start) : null,
-          terms: analyzeForFts(`${title}\n${c.text}`),
+          terms: indexTerms(title, c.text),
         }));
       },
     },

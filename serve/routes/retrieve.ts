@@ -51,7 +51,7 @@ export function retrieveRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
     deps.metrics.observeRetrieval(result.timings);
     const hits = enforceAcl(deps.db, result.hits, s.groups, s.log);
     if (result.degraded.length) res.setHeader('X-KB-Degraded', result.degraded.map((d) => d.split(':')[0]).join(','));
-    res.json({ object: 'list', query: body.query, data: hits.map(hitJson), timings: result.timings, degraded: result.degraded });
+    res.json({ object: 'list', query: body.query, data: hits.map(hitJson), timings: result.timings, degraded: result.degraded, ranking: result.ranking ?? null });
   });
   return r;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cronExpression, httpUrl, regexPattern } from './sections/common.ts';
 import { retrievalSchema } from './sections/retrieval.ts';
+import { RERANK_OFF, rerankSchema } from './sections/rerank.ts';
 import { coreSchema } from './sections/core.ts';
 import { finetuneSchema } from './sections/finetune.ts';
 import { finetuneRunsSchema } from './sections/finetune-runs.ts';
@@ -132,6 +133,7 @@ export const configSchema = z
       .strict(),
     log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), format: z.enum(['auto', 'json', 'pretty']).default('auto') }).strict(),
     retrieval: retrievalSchema,
+    rerank: rerankSchema.default(RERANK_OFF),
     core: coreSchema,
     finetune: finetuneSchema,
     finetune_runs: finetuneRunsSchema,

@@ -66,6 +66,30 @@ describe('evaluateRetrieval', () => {
     expect(Object.keys(JSON.parse(evalJson(res)))).toEqual(['dataset', 'mode', 'queries', 'recall@1', 'recall@5', 'recall@10', 'mrr@10', 'ndcg@10']);
   });
 
+  it('runs the served retriever and writes one per-query line with ranks, top ids and per-leg ranks', async () => {
+    const dir = dataset({});
+    const file = path.join(dir, 'per-query.jsonl');
+    const lines: string[] = [];
+    const res = await evaluateRetrieval({ dataset: dir, mode: 'hybrid', config, embedder: new BagOfWordsEmbedder(), perQueryFile: file, progress: (l) => lines.push(l) });
+    expect(res.details.retriever).toMatch(/^served retriever \(same code and settings as \/v1\/retrieve\).*recency time_sensitive.*rerank off/);
+    expect(lines).toContain(res.details.retriever);
+    const recs = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(recs.map((r) => r.id)).toEqual(['q1', 'q2', 'q3', 'q4']);
+    const q3 = recs[2];
+    expect(q3.relevant).toEqual({ p3: 1 });
+    expect(q3.top[0]).toBe('p3');
+    expect(q3.legs.bm25).toEqual({ p3: 1 });
+    expect(typeof q3.legs.dense.p3).toBe('number');
+    expect(q3.metrics['ndcg@10']).toBe(1);
+    // The summary is the mean of the per-query metrics.
+    expect(recs.reduce((s, r) => s + r.metrics['recall@1'], 0) / recs.length).toBeCloseTo(res['recall@1'], 12);
+  });
+
+  it('fails instead of measuring another pipeline when the configured reranker is unavailable', async () => {
+    const broken = { id: 'test:broken', load: async () => Promise.reject(new Error('model.onnx missing')), score: async () => [] };
+    await expect(evaluateRetrieval({ dataset: dataset({}), mode: 'bm25', config, reranker: broken })).rejects.toThrow(/configured reranker is unavailable: model\.onnx missing/);
+  });
+
   it('dense and hybrid modes embed the corpus, builds a dense index and keeps the store when --work is given', async () => {
     const work = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kb-eval-work-')), 'store');
     dirs.push(path.dirname(work));

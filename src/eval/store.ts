@@ -7,7 +7,7 @@ import type { Config } from '../config/index.ts';
 import { EmbeddingCache, embedWithCache } from '../embeddings/cache.ts';
 import type { Embedder } from '../embeddings/types.ts';
 import { openStore, type DB } from '../store/index.ts';
-import { analyzeForFts } from '../text/analyzer.ts';
+import { indexTerms } from '../text/analyzer.ts';
 import { DenseIndexReader } from '../vector/reader.ts';
 import { syncDenseIndex, type SyncReport } from '../vector/versions.ts';
 import type { BeirPassage } from './beir.ts';
@@ -80,7 +80,7 @@ export function ingestPassages(db: DB, passages: readonly BeirPassage[], opts: I
         const embedText = opts.titlePrefix && p.title ? `${p.title}\n${p.text}` : p.text;
         // token_count is informational here (nothing is chunked): a chars/4 estimate.
         const chunkId = Number(insertChunk.run(docId, p.text, embedText, sha256(embedText), p.text.length, Math.ceil(p.text.length / 4)).lastInsertRowid);
-        writeChunkTerms(db, chunkId, analyzeForFts(`${p.title}\n${p.text}`));
+        writeChunkTerms(db, chunkId, indexTerms(p.title, p.text));
         chunkOf.set(p.id, chunkId);
       }
     })();

@@ -13,7 +13,6 @@ function cand(chunkId: number, rrf: number, extra: Partial<Candidate> = {}): Can
     kind: 'post',
     publishedMs: null,
     text: `unique text number ${chunkId} alpha${chunkId} beta${chunkId}`,
-    vector: null,
     fused: { dense: null, bm25: { rank: 1, score: 1 }, rrf },
     ...extra,
   };
@@ -54,7 +53,8 @@ describe('recencyMultiplier', () => {
 });
 
 describe('rerank', () => {
-  const base = { topK: 10, recency, mmr: { enabled: false, lambda: 0.7 }, maxChunksPerDoc: 0, nowMs: NOW };
+  const base = { topK: 10, recency, timeSensitive: true, mmr: { enabled: false, lambda: 0.7, minSimilarity: 0.5 }, maxChunksPerDoc: 0, nowMs: NOW };
+  const mmr = (lambda: number, minSimilarity = 0.5) => ({ enabled: true, lambda, minSimilarity });
 
   it('boosts newer news among equal matches and reports the breakdown', () => {
     const old = cand(1, 0.02, { kind: 'news', publishedMs: NOW - 720 * DAY });
@@ -72,6 +72,7 @@ describe('rerank', () => {
     const cands = [cand(1, 0.05, { docId: 100 }), cand(2, 0.04, { docId: 100 }), cand(3, 0.03, { docId: 100 }), cand(4, 0.01, { docId: 200 })];
     const out = rerank(cands, { ...base, topK: 3, maxChunksPerDoc: 2 });
     expect(out.map((c) => c.chunkId)).toEqual([1, 2, 4]);
+    expect(out[2].score.moves).toEqual([{ stage: 'doc_cap', from: 4, to: 3 }]);
     expect(rerank(cands, { ...base, topK: 3, maxChunksPerDoc: 0 }).map((c) => c.chunkId)).toEqual([1, 2, 3]);
   });
 
@@ -84,35 +85,75 @@ describe('rerank', () => {
     ];
     const plain = rerank(cands, base).map((c) => c.chunkId);
     expect(plain).toEqual([1, 2, 3]);
-    const diverse = rerank(cands, { ...base, mmr: { enabled: true, lambda: 0.7 } });
+    const diverse = rerank(cands, { ...base, mmr: mmr(0.7) });
     expect(diverse.map((c) => c.chunkId)).toEqual([1, 3, 2]);
     // MMR reorders but each hit keeps its own fused score.
     expect(diverse[1].score.fused).toBeCloseTo(0.045, 15);
   });
 
-  it('MMR uses cosine of vectors when every candidate has one', () => {
-    const v = (...x: number[]) => Float32Array.from(x);
-    // Texts are identical (Jaccard 1) but vectors say 1 and 3 are orthogonal: vectors must win.
-    const same = 'identical words everywhere';
+  it('MMR leaves distinct passages in relevance order and only moves near-duplicates', () => {
+    // Overlapping but not near-identical texts (Jaccard < 0.5): classic MMR (minSimilarity 0) would
+    // reorder them by novelty, the gated MMR keeps the relevance order.
     const cands = [
-      cand(1, 0.05, { text: same, vector: v(1, 0) }),
-      cand(2, 0.049, { text: same, vector: v(1, 0.01) }),
-      cand(3, 0.045, { text: same, vector: v(0, 1) }),
+      cand(1, 0.05, { text: 'solar panels convert sunlight into electricity on rooftops' }),
+      cand(2, 0.049, { text: 'solar panels convert sunlight in deserts at large scale' }),
+      cand(3, 0.045, { text: 'wind turbines are a different technology entirely' }),
     ];
-    expect(rerank(cands, { ...base, mmr: { enabled: true, lambda: 0.7 } }).map((c) => c.chunkId)).toEqual([1, 3, 2]);
+    expect(rerank(cands, { ...base, mmr: mmr(0.7) }).map((c) => c.chunkId)).toEqual([1, 2, 3]);
+    const classic = rerank(cands, { ...base, mmr: mmr(0.7, 0) });
+    expect(classic.map((c) => c.chunkId)).toEqual([1, 3, 2]);
+    expect(classic[1].score.moves).toEqual([{ stage: 'mmr', from: 3, to: 2 }]);
     // lambda = 1 → pure relevance.
-    expect(rerank(cands, { ...base, mmr: { enabled: true, lambda: 1 } }).map((c) => c.chunkId)).toEqual([1, 2, 3]);
+    expect(rerank(cands, { ...base, mmr: mmr(1, 0) }).map((c) => c.chunkId)).toEqual([1, 2, 3]);
+  });
+
+  it('applies recency only when the question is time-sensitive', () => {
+    const better = cand(1, 0.0164, { kind: 'news', publishedMs: NOW - 900 * DAY }); // rank 1 by rrf
+    const newer = cand(2, 0.0161, { kind: 'news', publishedMs: NOW - 1 * DAY });
+    expect(rerank([better, newer], { ...base, timeSensitive: false }).map((c) => c.chunkId)).toEqual([1, 2]);
+    const timely = rerank([better, newer], base);
+    expect(timely.map((c) => c.chunkId)).toEqual([2, 1]);
+    expect(timely[0].score.moves).toEqual([{ stage: 'recency', from: 2, to: 1 }]);
+    expect(timely[1].score.moves).toEqual([{ stage: 'recency', from: 1, to: 2 }]);
+    expect(timely[0].score.rrfRank).toBe(2);
+  });
+
+  it('puts exact title matches first, then phrase matches, and explains the move', () => {
+    const cands = [
+      cand(1, 0.05),
+      cand(2, 0.04, { exact: 'phrase' }),
+      cand(3, 0.025, { exact: 'title', kind: 'news', publishedMs: NOW - 2000 * DAY }),
+      cand(4, 0.02),
+    ];
+    const out = rerank(cands, { ...base, mmr: mmr(0.7) });
+    expect(out.map((c) => c.chunkId)).toEqual([3, 2, 1, 4]);
+    expect(out[0].score.exact).toBe('title');
+    // Recency (time-sensitive here) first moved it 3 → 4, then the exact stage 4 → 1.
+    expect(out[0].score.moves).toEqual([
+      { stage: 'recency', from: 3, to: 4 },
+      { stage: 'exact', from: 4, to: 1 },
+    ]);
+    expect(out[3].score.moves).toEqual([{ stage: 'recency', from: 4, to: 3 }, { stage: 'exact', from: 3, to: 4 }]);
+  });
+
+  it('orders the reranked head by reranker score ahead of the unreranked tail', () => {
+    const cands = [cand(1, 0.05, { rerank: 0.1 }), cand(2, 0.04, { rerank: 0.9 }), cand(3, 0.03, { rerank: 0.5 }), cand(4, 0.02)];
+    const out = rerank(cands, base);
+    expect(out.map((c) => c.chunkId)).toEqual([2, 3, 1, 4]);
+    expect(out[0].score).toMatchObject({ rerank: 0.9, rrfRank: 2, moves: [{ stage: 'rerank', from: 2, to: 1 }] });
+    expect(out[3].score.rerank).toBeNull();
+    expect(out[3].score.moves).toEqual([]);
   });
 
   it('fills from beyond the MMR pool in score order when the pool runs dry', () => {
     // 40 chunks of one document lead the ranking; the cap leaves them 1 slot.
     const cands = [...Array.from({ length: 40 }, (_, i) => cand(i + 1, 1 - i / 100, { docId: 1 })), cand(100, 0.1, { docId: 2 }), cand(101, 0.05, { docId: 3 })];
-    const out = rerank(cands, { ...base, topK: 3, maxChunksPerDoc: 1, mmr: { enabled: true, lambda: 0.7 } });
+    const out = rerank(cands, { ...base, topK: 3, maxChunksPerDoc: 1, mmr: mmr(0.7) });
     expect(out.map((c) => c.chunkId)).toEqual([1, 100, 101]);
   });
 
   it('returns fewer than topK when candidates run out', () => {
-    expect(rerank([cand(1, 0.1)], { ...base, topK: 5, mmr: { enabled: true, lambda: 0.5 } })).toHaveLength(1);
+    expect(rerank([cand(1, 0.1)], { ...base, topK: 5, mmr: mmr(0.5) })).toHaveLength(1);
     expect(rerank([], { ...base, topK: 5 })).toEqual([]);
   });
 });

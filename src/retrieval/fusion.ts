@@ -1,8 +1,10 @@
 import type { DocumentKind } from '../config/index.ts';
-import type { LegScore, ScoreBreakdown } from './types.ts';
+import type { ExactMatch } from './exact-match.ts';
+import type { LegScore, ScoreBreakdown, ScoreMove } from './types.ts';
 
-// Pure ranking math: weighted reciprocal-rank fusion, recency preference, MMR diversification and
-// the per-document cap. No I/O here, so every rule is unit-testable with hand-made lists.
+// Pure ranking math: weighted reciprocal-rank fusion, recency preference (time-sensitive questions),
+// reranker order, exact matches first, the per-document cap and MMR over near-duplicates.
+// No I/O here, so every rule is unit-testable with hand-made lists.
 
 /** One leg's result in rank order (best first). */
 export interface LegHit {
@@ -70,22 +72,33 @@ export interface Candidate {
   kind: DocumentKind;
   publishedMs: number | null;
   text: string;
-  /** Chunk embedding when known (enables cosine similarity in MMR). */
-  vector: Float32Array | null;
   fused: FusedScore;
+  /** Exact title / phrase match of the query (exact-match.ts), or null. */
+  exact?: ExactMatch | null;
+  /** Reranker (cross-encoder) score when the candidate was in the reranked head. */
+  rerank?: number | null;
 }
 
 export interface RankedCandidate extends Candidate {
-  score: ScoreBreakdown;
+  score: Required<ScoreBreakdown>;
 }
 
 export interface RerankOptions {
   topK: number;
   recency: RecencyOptions;
-  mmr: { enabled: boolean; lambda: number };
+  /** Apply the recency preference: the question asks about time (time-sensitive.ts) or recency.apply is 'always'. */
+  timeSensitive: boolean;
+  /**
+   * MMR over near-duplicates: a candidate is penalised by (1 − lambda) × its highest similarity to
+   * an already picked hit, but only when that similarity is ≥ minSimilarity. Relevance is the
+   * candidate's position in the ranking (1 for the first, minus 1/max(30, 3·topK) per position).
+   */
+  mmr: { enabled: boolean; lambda: number; minSimilarity: number };
   /** 0 = no cap. */
   maxChunksPerDoc: number;
   nowMs: number;
+  /** similarityTokens(text) of a chunk, possibly cached by the caller (a chunk's text never changes). */
+  tokensOf?: (chunkId: number, text: string) => Float64Array;
 }
 
 // CJK code point ranges: kana, CJK ideographs (+ extension A, compatibility, supplementary), Hangul.
@@ -189,21 +202,92 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 const MMR_POOL_MIN = 30;
 const MMR_POOL_FACTOR = 3;
 
+type Stage = ScoreMove['stage'];
+
 /**
- * Applies recency, then picks topK hits greedily: plain score order, or MMR
- * (λ·relevance − (1−λ)·max similarity to the already picked hits) when enabled, skipping a
- * candidate whose document already holds maxChunksPerDoc picks. Relevance is the final score
- * divided by the best one, so it shares the [0, 1] scale of the similarities.
+ * Orders the fused candidates in stages and picks topK, recording for every hit which stage moved
+ * it and from where to where (1-based positions among the candidates):
+ *   1. rrf      weighted RRF score (the starting order)
+ *   2. recency  × the recency multiplier, for time-sensitive questions only (or recency.apply: always)
+ *   3. rerank   candidates with a reranker score first, by that score (the reranked head)
+ *   4. exact    exact title matches first, then exact phrase matches (stable otherwise)
+ *   5. doc_cap  at most maxChunksPerDoc chunks per document (later chunks drop out)
+ *   6. mmr      near-duplicates of an already picked hit move down
+ * Stages 1–4 never change a hit's relevance evidence, only the order; stage 6 touches only
+ * candidates that are near-duplicates (similarity ≥ mmr.minSimilarity) of a better one.
  */
 export function rerank(candidates: readonly Candidate[], opts: RerankOptions): RankedCandidate[] {
+  const applyRecency = opts.timeSensitive;
   const scored: RankedCandidate[] = candidates.map((c) => {
-    const recency = recencyMultiplier(c.kind, c.publishedMs, opts.nowMs, opts.recency);
+    const recency = applyRecency ? recencyMultiplier(c.kind, c.publishedMs, opts.nowMs, opts.recency) : 1;
     const fused = c.fused.rrf * recency;
-    return { ...c, score: { dense: c.fused.dense, bm25: c.fused.bm25, rrf: c.fused.rrf, recency, fused } };
+    return {
+      ...c,
+      score: {
+        dense: c.fused.dense,
+        bm25: c.fused.bm25,
+        rrf: c.fused.rrf,
+        recency,
+        fused,
+        rrfRank: 0,
+        rerank: c.rerank ?? null,
+        exact: c.exact ?? null,
+        moves: [],
+      },
+    };
   });
   // Ties broken by chunk id so the order never depends on input order.
-  scored.sort((a, b) => b.score.fused - a.score.fused || a.chunkId - b.chunkId);
+  const byRrf = [...scored].sort((a, b) => b.score.rrf - a.score.rrf || a.chunkId - b.chunkId);
+  byRrf.forEach((c, i) => (c.score.rrfRank = i + 1));
+  const byRecency = [...byRrf].sort((a, b) => b.score.fused - a.score.fused || a.score.rrfRank - b.score.rrfRank);
+  const reranked = byRecency.filter((c) => c.score.rerank !== null).sort((a, b) => b.score.rerank! - a.score.rerank!);
+  const byRerank = reranked.length > 0 ? [...reranked, ...byRecency.filter((c) => c.score.rerank === null)] : byRecency;
+  const tier = (c: RankedCandidate) => (c.score.exact === 'title' ? 0 : c.score.exact === 'phrase' ? 1 : 2);
+  const byExact = byRerank.map((c, i) => ({ c, i })).sort((a, b) => tier(a.c) - tier(b.c) || a.i - b.i).map((x) => x.c);
 
+  const capped = capPerDoc(byExact, opts.maxChunksPerDoc, Infinity);
+  const picked = opts.mmr.enabled && opts.mmr.lambda < 1 ? mmrSelect(byExact, opts) : capped.slice(0, opts.topK);
+
+  // Explain: each stage that changed a picked hit's position.
+  const positions: Array<[Stage, Map<number, number>]> = [
+    ['recency', positionsOf(byRecency)],
+    ['rerank', positionsOf(byRerank)],
+    ['exact', positionsOf(byExact)],
+    ['doc_cap', positionsOf(capped)],
+    ['mmr', positionsOf(picked)],
+  ];
+  for (const c of picked) {
+    let prev = c.score.rrfRank;
+    for (const [stage, pos] of positions) {
+      const at = pos.get(c.chunkId);
+      if (at === undefined) continue; // (picked by MMR although the plain cap pass would skip it)
+      if (at !== prev) c.score.moves.push({ stage, from: prev, to: at });
+      prev = at;
+    }
+  }
+  return picked;
+}
+
+function positionsOf(list: readonly RankedCandidate[]): Map<number, number> {
+  return new Map(list.map((c, i) => [c.chunkId, i + 1]));
+}
+
+function capPerDoc(list: readonly RankedCandidate[], max: number, limit: number): RankedCandidate[] {
+  if (max <= 0) return list.slice(0, limit);
+  const perDoc = new Map<number, number>();
+  const out: RankedCandidate[] = [];
+  for (const c of list) {
+    if (out.length >= limit) break;
+    const n = perDoc.get(c.docId) ?? 0;
+    if (n >= max) continue;
+    perDoc.set(c.docId, n + 1);
+    out.push(c);
+  }
+  return out;
+}
+
+/** Greedy MMR over the head of `ordered` with the near-duplicate gate and the per-document cap. */
+function mmrSelect(ordered: readonly RankedCandidate[], opts: RerankOptions): RankedCandidate[] {
   const perDoc = new Map<number, number>();
   const capped = (c: RankedCandidate) => opts.maxChunksPerDoc > 0 && (perDoc.get(c.docId) ?? 0) >= opts.maxChunksPerDoc;
   const picked: RankedCandidate[] = [];
@@ -211,31 +295,19 @@ export function rerank(candidates: readonly Candidate[], opts: RerankOptions): R
     picked.push(c);
     perDoc.set(c.docId, (perDoc.get(c.docId) ?? 0) + 1);
   };
-
-  if (!opts.mmr.enabled || opts.mmr.lambda >= 1) {
-    for (const c of scored) {
-      if (picked.length >= opts.topK) break;
-      if (!capped(c)) take(c);
-    }
-    return picked;
-  }
-
-  const best = scored.length > 0 ? scored[0].score.fused : 0;
   const tokens = new Map<number, Float64Array>();
   const tokensOf = (c: RankedCandidate) => {
     let t = tokens.get(c.chunkId);
-    if (!t) tokens.set(c.chunkId, (t = similarityTokens(c.text)));
+    if (!t) tokens.set(c.chunkId, (t = opts.tokensOf ? opts.tokensOf(c.chunkId, c.text) : similarityTokens(c.text)));
     return t;
   };
-  const similarity = (a: RankedCandidate, b: RankedCandidate) =>
-    a.vector && b.vector && a.vector.length === b.vector.length ? cosine(a.vector, b.vector) : jaccard(tokensOf(a), tokensOf(b));
-
-  const lambda = opts.mmr.lambda;
+  const { lambda, minSimilarity } = opts.mmr;
   // MMR looks at the best few candidates only (like fetch_k elsewhere): far below the top, a
   // candidate cannot win on relevance anyway, and every pick costs one similarity per candidate.
-  const poolSize = Math.max(MMR_POOL_MIN, opts.topK * MMR_POOL_FACTOR);
+  const nominalPool = Math.max(MMR_POOL_MIN, opts.topK * MMR_POOL_FACTOR);
+  const poolSize = Math.min(ordered.length, nominalPool);
+  const remaining = ordered.slice(0, poolSize);
   // maxSim[i] = highest similarity of remaining candidate i to any picked hit, updated per pick.
-  const remaining = scored.slice(0, poolSize);
   const maxSim = new Float64Array(remaining.length);
   const alive = new Uint8Array(remaining.length).fill(1);
   while (picked.length < opts.topK) {
@@ -247,8 +319,10 @@ export function rerank(candidates: readonly Candidate[], opts: RerankOptions): R
         alive[i] = 0;
         continue;
       }
-      const rel = best > 0 ? remaining[i].score.fused / best : 0;
-      const val = lambda * rel - (1 - lambda) * maxSim[i];
+      // Relevance by position: the stages above (rerank, exact) order by more than one score.
+      const rel = 1 - i / nominalPool;
+      const penalty = maxSim[i] >= minSimilarity ? maxSim[i] : 0;
+      const val = lambda * rel - (1 - lambda) * penalty;
       if (val > bestVal) {
         bestVal = val;
         bestIdx = i;
@@ -260,12 +334,12 @@ export function rerank(candidates: readonly Candidate[], opts: RerankOptions): R
     take(chosen);
     for (let i = 0; i < remaining.length; i++) {
       if (!alive[i]) continue;
-      const s = similarity(chosen, remaining[i]);
+      const s = jaccard(tokensOf(chosen), tokensOf(remaining[i]));
       if (s > maxSim[i]) maxSim[i] = s;
     }
   }
-  // The pool ran dry (per-document cap, or few candidates): continue in score order.
-  for (const c of scored.slice(poolSize)) {
+  // The pool ran dry (per-document cap, or few candidates): continue in order.
+  for (const c of ordered.slice(poolSize)) {
     if (picked.length >= opts.topK) break;
     if (!capped(c)) take(c);
   }

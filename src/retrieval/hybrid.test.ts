@@ -152,7 +152,7 @@ describe('re-ranking through the retriever', () => {
   const NOW = Date.UTC(2025, 5, 1);
   const day = (n: number) => new Date(NOW - n * 86_400_000).toISOString();
 
-  it('recency lifts the newer of two equal news matches, not other kinds', async () => {
+  it('recency lifts the newer of two equal news matches for time-sensitive questions only, not other kinds', async () => {
     store = openTestStore();
     addDocs(store, [
       // The old one matches slightly better, so it leads without the recency preference.
@@ -163,16 +163,52 @@ describe('re-ranking through the retriever', () => {
     ]);
     const embedder = new BagOfWordsEmbedder();
     const dense = await indexAll(store, embedder);
-    const make = (enabled: boolean) =>
-      createHybridRetriever({ db: store!.db, dense, embedder, now: () => NOW, config: retrievalConfig({ recency: { enabled, kinds: ['news'], half_life_days: 180, weight: 0.3 }, mmr: { enabled: false, lambda: 0.7 } }) });
-    const news = await make(true).retrieve({ query: 'central bank rate', topK: 2, groups: null });
+    const make = (enabled: boolean, apply: 'time_sensitive' | 'always' = 'time_sensitive') =>
+      createHybridRetriever({ db: store!.db, dense, embedder, now: () => NOW, config: retrievalConfig({ recency: { enabled, kinds: ['news'], half_life_days: 180, weight: 0.3, apply }, mmr: { enabled: false, lambda: 0.7 } }) });
+    const news = await make(true).retrieve({ query: 'latest central bank rate', topK: 2, groups: null });
     expect(ids(news.hits)).toEqual(['new-news', 'old-news']);
+    expect(news.ranking?.recency).toBe('applied');
     expect(news.hits[1].score.recency).toBeCloseTo(0.7 + 0.3 * Math.pow(2, -4), 9);
     expect(news.hits[0].score.fused).toBeCloseTo(news.hits[0].score.rrf * news.hits[0].score.recency, 12);
-    expect(ids((await make(false).retrieve({ query: 'central bank rate', topK: 2, groups: null })).hits)).toEqual(['old-news', 'new-news']);
-    const posts = await make(true).retrieve({ query: 'harbour bridge toll', topK: 2, groups: null });
+    expect(news.hits[0].score.moves).toEqual([{ stage: 'recency', from: 2, to: 1 }]);
+    // Not about time: the better match stays first, and the result says why recency did not apply.
+    const plain = await make(true).retrieve({ query: 'central bank rate', topK: 2, groups: null });
+    expect(ids(plain.hits)).toEqual(['old-news', 'new-news']);
+    expect(plain.ranking?.recency).toBe('not time-sensitive');
+    expect(plain.hits.every((h) => h.score.recency === 1 && h.score.moves?.length === 0)).toBe(true);
+    expect(ids((await make(true, 'always').retrieve({ query: 'central bank rate', topK: 2, groups: null })).hits)).toEqual(['new-news', 'old-news']);
+    expect(ids((await make(false).retrieve({ query: 'latest central bank rate', topK: 2, groups: null })).hits)).toEqual(['old-news', 'new-news']);
+    const posts = await make(true).retrieve({ query: 'latest harbour bridge toll', topK: 2, groups: null });
     expect(ids(posts.hits)).toEqual(['old-post', 'new-post']);
     expect(posts.hits.every((h) => h.score.recency === 1)).toBe(true);
+  });
+
+  it('an exact title query ranks its document first, above newer and near-duplicate chunks', async () => {
+    store = openTestStore();
+    const title = '锐驰无人机牵手华科智能，共建工业无人机联合方案';
+    addDocs(store, [
+      // The article itself: old news. Comments and posts repeat the title words more often.
+      { id: 'news-8', kind: 'news', title, publishedAt: day(400), chunks: ['锐驰无人机与华科智能签署合作协议，双方将共建工业无人机联合方案，面向巡检场景。'] },
+      ...Array.from({ length: 12 }, (_, i) => ({
+        id: `c${i}`,
+        kind: 'comment' as const,
+        title: `评论 ${i}`,
+        publishedAt: day(1),
+        chunks: [`锐驰无人机 华科智能 工业无人机 联合方案 共建 牵手 无人机 无人机 看好 ${i}`],
+      })),
+      ...Array.from({ length: 4 }, (_, i) => ({ id: `n${i}`, kind: 'news' as const, title: `华科智能新闻 ${i}`, publishedAt: day(2), chunks: [`华科智能 工业无人机 联合方案 锐驰 共建 ${i}`] })),
+    ]);
+    const retriever = createHybridRetriever({ db: store.db, dense: null, embedder: null, now: () => NOW, config: retrievalConfig({ recency: { enabled: true, kinds: ['news'], half_life_days: 180, weight: 0.3, apply: 'always' } }) });
+    const res = await retriever.retrieve({ query: title, topK: 10, groups: null, mode: 'bm25' });
+    expect(res.hits[0].externalId).toBe('news-8');
+    expect(res.hits[0].score.exact).toBe('title');
+    // When it was not already first, the breakdown names the stage that put it there.
+    const moved = res.hits[0].score.moves ?? [];
+    if (res.hits[0].score.rrfRank !== 1) expect(moved.at(-1)).toMatchObject({ stage: 'exact', to: 1 });
+    // With the exact-match stage off, recency (forced on here) buries it: the stage is what holds it up.
+    const off = createHybridRetriever({ db: store.db, dense: null, embedder: null, now: () => NOW, config: retrievalConfig({ recency: { enabled: true, kinds: ['news'], half_life_days: 180, weight: 0.3, apply: 'always' }, exact_match: { enabled: false, min_phrase_chars: 8 } }) });
+    const offRes = await off.retrieve({ query: title, topK: 10, groups: null, mode: 'bm25' });
+    expect(offRes.hits.findIndex((h) => h.externalId === 'news-8')).toBeGreaterThan(0);
   });
 
   it('MMR moves a near-identical hit below a different one', async () => {

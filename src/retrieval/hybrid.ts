@@ -1,7 +1,6 @@
 import type { DocumentKind } from '../config/index.ts';
 import type { LimitsConfig } from '../config/sections/limits.ts';
 import type { RetrievalConfig } from '../config/sections/retrieval.ts';
-import { bufferToVector } from '../embeddings/cache.ts';
 import type { Embedder } from '../embeddings/types.ts';
 import { Bm25Leg } from '../bm25/leg.ts';
 import type { DB } from '../store/index.ts';
@@ -12,11 +11,16 @@ import type { DenseIndexReader } from '../vector/reader.ts';
 import { ChunkCatalog } from './catalog.ts';
 import { exactDenseSearch } from './exact.ts';
 import { compileFilter, planDenseFilter, type CompiledFilter } from './filters.ts';
-import { rerank, rrfFuse, type Candidate, type LegHit } from './fusion.ts';
-import type { RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
+import { exactMatch, exactQuery, passageForms, type PassageForms } from './exact-match.ts';
+import { recencyMultiplier, rerank, rrfFuse, similarityTokens, type Candidate, type LegHit } from './fusion.ts';
+import { isTimeSensitive } from './time-sensitive.ts';
+import type { Reranker } from '../rerank/types.ts';
+import type { RankingInfo, RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
 
 // Hybrid retriever: BM25 (src/bm25 engine, FTS5 fallback) and dense (HNSW) legs, each filtered inside its own search,
-// fused by weighted RRF, re-ranked (recency, MMR, per-document cap), hydrated from SQLite.
+// fused by weighted RRF, hydrated from SQLite, then ordered in stages (fusion.ts: recency for
+// time-sensitive questions, the optional cross-encoder reranker, exact title/phrase matches first,
+// per-document cap, MMR over near-duplicates), each hit's breakdown saying which stage moved it.
 
 export class RetrievalRequestError extends Error {
   constructor(message: string) {
@@ -39,7 +43,21 @@ export interface HybridRetrieverOptions {
   catalog?: ChunkCatalog;
   /** Clock for the recency preference (tests). */
   now?: () => number;
+  /** Cross-encoder reranking of the fused head (null/absent: off). */
+  rerank?: RerankStageOptions | null;
 }
+
+export interface RerankStageOptions {
+  reranker: Reranker;
+  /** Rerank the best `head` fused candidates. */
+  head: number;
+  /** Give up after this long (ms) and keep the fused order, saying why. */
+  timeoutMs: number;
+}
+
+// Defaults of the optional retrieval keys (config/default.yaml documents them).
+const DEFAULT_MMR_MIN_SIMILARITY = 0.5;
+const DEFAULT_EXACT = { enabled: true, min_phrase_chars: 8 };
 
 export interface HybridRetriever extends Retriever {
   readonly catalog: ChunkCatalog;
@@ -66,7 +84,6 @@ interface HydratedRow {
   url: string | null;
   published_at: string | null;
   tags: string;
-  vector: Buffer | null;
 }
 
 export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetriever {
@@ -79,6 +96,16 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
   const queryVectors = new LruCache<string, Float32Array>(cfg.query_cache_size);
   // Dense-filter plans (document mask + allowed set) per filter/ACL spec, valid for one catalog load.
   const plans = new LruCache<string, ReturnType<typeof planDenseFilter>>(64);
+  // Normal forms of chunk title + text for the exact-match stage, by chunk id (a chunk's text
+  // never changes: an edited document gets new chunks; the title is checked on every hit).
+  const normalForms = new LruCache<number, PassageForms>(5_000);
+  // MMR's token sets per chunk id, for the same reason.
+  const mmrTokens = new LruCache<number, Float64Array>(5_000);
+  const tokensOf = (chunkId: number, text: string) => {
+    let t = mmrTokens.get(chunkId);
+    if (!t) mmrTokens.set(chunkId, (t = similarityTokens(text)));
+    return t;
+  };
   let plansGeneration = -1;
 
   let loadState: { promise: Promise<void>; failedAt: number | null } | null = null;
@@ -137,23 +164,26 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     return toLeg(reader.search(vec, k, plan.predicate));
   }
 
-  function hydrate(ids: number[], filter: CompiledFilter, modelId: string | null): HydratedRow[] {
+  function hydrate(ids: number[], filter: CompiledFilter): HydratedRow[] {
     if (ids.length === 0) return [];
-    const withVectors = cfg.mmr.enabled && modelId !== null;
     // The request's filter is re-applied here: the catalog behind the dense predicate can lag a
     // running ingest by a few seconds, and ACL must hold even then. Liveness likewise.
     const sql = `
-      SELECT c.id, c.document_id, c.text, c.page, d.source, d.external_id, d.kind, d.title, d.url, d.published_at, d.tags,
-             ${withVectors ? 'e.vector' : 'NULL'} AS vector
+      SELECT c.id, c.document_id, c.text, c.page, d.source, d.external_id, d.kind, d.title, d.url, d.published_at, d.tags
         FROM json_each(?) j
         JOIN chunks c ON c.id = j.value
         JOIN documents d ON d.id = c.document_id
-        ${withVectors ? 'LEFT JOIN embedding_cache e ON e.model_id = ? AND e.text_hash = c.embed_hash' : ''}
        WHERE c.retired_at IS NULL AND d.deleted_at IS NULL ${filter.sql ? `AND (${filter.sql.sql})` : ''}`;
+    // (No chunk vectors: MMR compares texts, a similarity scale that does not depend on the model.)
     const params: unknown[] = [JSON.stringify(ids)];
-    if (withVectors) params.push(modelId);
     if (filter.sql) params.push(...filter.sql.params);
     return db.prepare(sql).all(...params) as HydratedRow[];
+  }
+
+  function formsOf(r: HydratedRow): PassageForms {
+    let f = normalForms.get(r.id);
+    if (f === undefined || f.title.length > r.title.length) normalForms.set(r.id, (f = passageForms(r.title, r.text)));
+    return f;
   }
 
   async function retrieve(req: RetrieveRequest): Promise<RetrieveResult> {
@@ -248,15 +278,16 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     timings.fuse = ms(tf);
 
     const th = performance.now();
-    const modelId = dense?.status().model ?? embedder?.id ?? null;
     // Only the head of the fused list can reach the top k after recency (a ≤ 1/(1 - weight)
     // swing) and MMR (which looks at the top max(30, 3k)); hydrating the tail is wasted work.
     const head = [...fused.entries()].sort((a, b) => b[1].rrf - a[1].rrf).slice(0, Math.max(HYDRATE_MIN, HYDRATE_PER_K * req.topK));
-    const rows = hydrate(head.map(([id]) => id), filter, modelId);
+    const rows = hydrate(head.map(([id]) => id), filter);
     timings.hydrate = ms(th);
 
     const tr = performance.now();
     const byId = new Map<number, HydratedRow>();
+    const exactCfg = cfg.exact_match ?? DEFAULT_EXACT;
+    const exactQ = exactCfg.enabled ? exactQuery(query, exactCfg.min_phrase_chars) : null;
     const candidates: Candidate[] = rows.map((r) => {
       byId.set(r.id, r);
       const published = r.published_at ? Date.parse(r.published_at) : NaN;
@@ -266,16 +297,40 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
         kind: r.kind,
         publishedMs: Number.isFinite(published) ? published : null,
         text: r.text,
-        vector: r.vector ? bufferToVector(r.vector) : null,
         fused: fused.get(r.id)!,
+        exact: exactQ ? exactMatch(exactQ, formsOf(r)) : null,
       };
     });
+    const recencyOpts = { enabled: cfg.recency.enabled, kinds: cfg.recency.kinds, halfLifeDays: cfg.recency.half_life_days, weight: cfg.recency.weight };
+    const timeSensitive = cfg.recency.enabled && ((cfg.recency.apply ?? 'time_sensitive') === 'always' || isTimeSensitive(query));
+    const nowMs = now();
+    const ranking: RankingInfo = {
+      recency: !cfg.recency.enabled || cfg.recency.weight === 0 ? 'disabled' : timeSensitive ? 'applied' : 'not time-sensitive',
+      rerank: 'off',
+    };
+    timings.order = ms(tr);
+    if (opts.rerank && candidates.length > 0) {
+      const tk = performance.now();
+      const head = headForRerank(candidates, opts.rerank.head, (c) => c.fused.rrf * (timeSensitive ? recencyMultiplier(c.kind, c.publishedMs, nowMs, recencyOpts) : 1));
+      try {
+        const scores = await scoreWithin(opts.rerank, query, head.map((c) => passageText(byId.get(c.chunkId)!)));
+        head.forEach((c, i) => (c.rerank = scores[i]));
+        ranking.rerank = 'applied';
+      } catch (err) {
+        ranking.rerank = `skipped: ${message(err)}`;
+        degraded.push(`rerank: ${message(err)}`);
+      }
+      timings.rerank_model = ms(tk);
+    }
+    const to = performance.now();
     const ranked = rerank(candidates, {
       topK: req.topK,
-      recency: { enabled: cfg.recency.enabled, kinds: cfg.recency.kinds, halfLifeDays: cfg.recency.half_life_days, weight: cfg.recency.weight },
-      mmr: cfg.mmr,
+      recency: recencyOpts,
+      timeSensitive,
+      mmr: { enabled: cfg.mmr.enabled, lambda: cfg.mmr.lambda, minSimilarity: cfg.mmr.min_similarity ?? DEFAULT_MMR_MIN_SIMILARITY },
       maxChunksPerDoc: cfg.max_chunks_per_doc,
-      nowMs: now(),
+      nowMs,
+      tokensOf,
     });
     const hits: RetrievalHit[] = ranked.map((c) => {
       const r = byId.get(c.chunkId)!;
@@ -294,12 +349,49 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
         score: c.score,
       };
     });
-    timings.rerank = ms(tr);
+    timings.order = (timings.order ?? 0) + ms(to);
     timings.total = ms(t0);
-    return { hits, timings, degraded };
+    const result: RetrieveResult = { hits, timings, degraded, ranking };
+    if (req.explainLegs) result.legs = { dense: denseHits?.map((h) => h.chunkId) ?? null, bm25: bm25Hits?.map((h) => h.chunkId) ?? null };
+    return result;
   }
 
   return { retrieve, catalog };
+}
+
+/** The best `n` candidates by `score` (ties: chunk id), the reranker's input. */
+function headForRerank(candidates: Candidate[], n: number, score: (c: Candidate) => number): Candidate[] {
+  return candidates
+    .map((c) => ({ c, s: score(c) }))
+    .sort((a, b) => b.s - a.s || a.c.chunkId - b.c.chunkId)
+    .slice(0, n)
+    .map((x) => x.c);
+}
+
+/** What a cross-encoder reads: the title (when any) and the chunk text, like the BM25 terms. */
+function passageText(r: HydratedRow): string {
+  return r.title ? `${r.title}\n${r.text}` : r.text;
+}
+
+/** Scores with the reranker, aborting after the latency budget. */
+async function scoreWithin(stage: RerankStageOptions, query: string, passages: string[]): Promise<number[]> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      reject(new Error(`${stage.reranker.id} exceeded the ${stage.timeoutMs} ms budget`));
+    }, stage.timeoutMs);
+  });
+  try {
+    const scores = await Promise.race([stage.reranker.score(query, passages, ac.signal), timeout]);
+    if (scores.length !== passages.length || scores.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+      throw new Error(`${stage.reranker.id} returned ${scores.length} scores for ${passages.length} passages (or a non-finite score)`);
+    }
+    return scores;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function parseTags(json: string): string[] {

@@ -25,6 +25,8 @@ export interface RetrieveRequest {
   groups: string[] | null;
   /** Which legs to run (default: both → hybrid). */
   mode?: 'hybrid' | 'dense' | 'bm25';
+  /** Return each leg's ranked chunk ids in `legs` (evaluation, debugging). */
+  explainLegs?: boolean;
 }
 
 export interface LegScore {
@@ -39,8 +41,32 @@ export interface ScoreBreakdown {
   rrf: number;
   /** Multiplier from the recency preference (1 when not applied). */
   recency: number;
-  /** Final score used for ranking (after recency; MMR reorders but reports this score). */
+  /** rrf × recency: the score ordering the candidates before the reranker and exact-match stages. */
   fused: number;
+  // The fields below are always set by the hybrid retriever (optional for other Retriever implementations).
+  /** Position by rrf alone among the fused candidates (1-based): where the hit would be without the stages below. */
+  rrfRank?: number;
+  /** Reranker score when a reranker ordered this hit (null: no reranker, or the hit was outside its head). */
+  rerank?: number | null;
+  /** The query is this document's title ('title') or occurs verbatim in it ('phrase'): such hits lead. */
+  exact?: 'title' | 'phrase' | null;
+  /** Every stage that moved this hit, in order (empty: the hit is where rrf put it). */
+  moves?: ScoreMove[];
+}
+
+/** One re-ranking stage's effect on a hit: its position (1-based, among candidates) before and after. */
+export interface ScoreMove {
+  stage: 'recency' | 'rerank' | 'exact' | 'doc_cap' | 'mmr';
+  from: number;
+  to: number;
+}
+
+/** What the ordering stages did for one request. */
+export interface RankingInfo {
+  /** Whether recency was applied, or why not. */
+  recency: 'applied' | 'disabled' | 'not time-sensitive';
+  /** Reranker: 'applied', 'off' (not configured), or why it was skipped (the hits keep the fused order). */
+  rerank: string;
 }
 
 export interface RetrievalHit {
@@ -65,6 +91,10 @@ export interface RetrieveResult {
   timings: Record<string, number>;
   /** Legs that could not run, with why (e.g. "dense: embedding model unavailable"). */
   degraded: string[];
+  /** What the ordering stages did (absent from retrievers that have no such stages). */
+  ranking?: RankingInfo;
+  /** Each leg's chunk ids in rank order (only when the request set `explainLegs`; evaluation uses it). */
+  legs?: { dense: number[] | null; bm25: number[] | null };
 }
 
 export interface Retriever {

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { MAX_STEM_CHARS, analyze, analyzeForFts, ftsQuery, toSimplifiedChinese } from './analyzer.ts';
+import { afterEach } from 'vitest';
+import { ANALYZER_DEFAULTS, MAX_STEM_CHARS, analyze, analyzeForFts, ftsQuery, indexTerms, setAnalyzerOptions, toSimplifiedChinese } from './analyzer.ts';
 
 describe('analyze — Chinese', () => {
   it('segments into words: 2-character words are single terms, stopwords dropped', () => {
@@ -133,5 +134,34 @@ describe('FTS5 round trip (same table definition as migration 001)', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('analysis options (experiments; the product runs ANALYZER_DEFAULTS)', () => {
+  afterEach(() => setAnalyzerOptions(ANALYZER_DEFAULTS));
+
+  it('HMM off splits a word the dictionary lacks into characters instead of guessing it', () => {
+    // 锐驰 is an invented company name: not in jieba's dictionary.
+    setAnalyzerOptions({ hmm: true });
+    const guessed = analyze('锐驰发布无人机');
+    setAnalyzerOptions({ hmm: false });
+    const split = analyze('锐驰发布无人机');
+    expect(split).toEqual(expect.arrayContaining(['锐', '驰', '无人机']));
+    expect(guessed).not.toEqual(split);
+  });
+
+  it('OOV bigrams join adjacent single characters, so a query for the unknown name matches it as a unit', () => {
+    setAnalyzerOptions({ hmm: false, oovBigrams: true });
+    expect(analyze('锐驰发布无人机')).toEqual(expect.arrayContaining(['锐', '驰', '锐驰', '无人机']));
+    expect(analyze('无人机')).not.toContain('无人'.slice(0, 1) + '机'); // known words add no bigrams
+  });
+
+  it('title weight repeats the title terms; stemming and English stopwords can be turned off', () => {
+    expect(indexTerms('Solar', 'panels')).toBe('solar panel');
+    setAnalyzerOptions({ titleWeight: 3 });
+    expect(indexTerms('Solar', 'panels')).toBe('solar solar solar panel');
+    expect(indexTerms('', 'panels')).toBe('panel');
+    setAnalyzerOptions({ titleWeight: 1, stem: false, englishStopwords: false });
+    expect(analyze('The panels')).toEqual(['the', 'panels']);
   });
 });

@@ -8,7 +8,10 @@ import { CHINESE_STOPWORDS, ENGLISH_STOPWORDS } from './stopwords.ts';
  * The BM25 analyzer, used identically at index time (chunks_fts.terms) and query time.
  *
  * Chinese: Traditional → Simplified (Hong Kong variants, then Taiwan variants and phrases, so
- * both 衞/衛 and 著/着 forms map to the Mainland form), jieba search-mode segmentation
+ * both 衞/衛 and 著/着 forms map to the Mainland form), jieba search-mode segmentation without the
+ * HMM (a span the dictionary lacks — a name, a new term — becomes its characters rather than a
+ * guessed word that the same name in a question may not reproduce: +0.006 recall@1 on CMRC 2018,
+ * held out, BENCHMARKS.md "Analysis choices")
  * (cutForSearch also emits the dictionary words inside long words, e.g. 中华人民共和国 → 中华,
  * 人民, 共和国, ..., so a query using a shorter word still matches), then stopwords.
  * English and other space-separated scripts: lower-case, split on anything that is not a
@@ -62,13 +65,62 @@ export const MAX_STEM_CHARS = 64;
 function englishTerm(word: string): string | null {
   let w = word;
   if (LATIN_WITH_DIACRITICS.test(w)) w = w.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC');
-  if (ENGLISH_STOPWORDS.has(w)) return null;
-  return w.length <= MAX_STEM_CHARS && ASCII_WORD.test(w) ? stem(w) : w;
+  if (options.englishStopwords && ENGLISH_STOPWORDS.has(w)) return null;
+  return options.stem && w.length <= MAX_STEM_CHARS && ASCII_WORD.test(w) ? stem(w) : w;
 }
 
 export interface AnalyzeOptions {
   /** Stop after this many terms (queries: bounds analysis and the term lookups that follow). */
   maxTerms?: number;
+}
+
+/**
+ * Analysis choices measured in BENCHMARKS.md ("Analysis choices"). The product always runs
+ * ANALYZER_DEFAULTS; `setAnalyzerOptions` exists for the experiments in bench/analysis.ts only
+ * (index and queries must be analysed alike, so it is process-wide).
+ */
+export interface AnalyzerOptions {
+  /** jieba's HMM guesses words its dictionary lacks; off, such spans fall apart into characters. */
+  hmm: boolean;
+  /** Also index bigrams of adjacent single-character jieba tokens (words jieba does not know). */
+  oovBigrams: boolean;
+  /** Title terms are indexed this many times (BM25 title weighting in a single-field index). */
+  titleWeight: number;
+  /** Porter2-stem English words. */
+  stem: boolean;
+  /** Drop English stopwords. */
+  englishStopwords: boolean;
+}
+
+export const ANALYZER_DEFAULTS: Readonly<AnalyzerOptions> = { hmm: false, oovBigrams: false, titleWeight: 1, stem: true, englishStopwords: true };
+
+/**
+ * Changes whenever analysis output changes: part of the ingest pipeline's settings fingerprint,
+ * so the next ingest re-analyses every document instead of mixing old and new terms.
+ */
+export const ANALYZER_VERSION = 'a2-hmm-off';
+
+let options: AnalyzerOptions = { ...ANALYZER_DEFAULTS };
+
+/** Experiments only (bench/analysis.ts): analysis options for this process; returns the previous ones. */
+export function setAnalyzerOptions(next: Partial<AnalyzerOptions>): AnalyzerOptions {
+  const prev = options;
+  options = { ...options, ...next };
+  return prev;
+}
+
+function chineseTerms(run: string, terms: string[]): void {
+  const words = jieba().cutForSearch(run, options.hmm);
+  let prevSingle: string | null = null;
+  for (const word of words) {
+    if (!CHINESE_STOPWORDS.has(word) && TERM_SAFE.test(word)) terms.push(word);
+    if (!options.oovBigrams) continue;
+    // A run of single characters is a span the dictionary does not know (names, new terms):
+    // their bigrams approximate the unknown word without guessing its boundaries.
+    const single = [...word].length === 1 ? word : null;
+    if (single && prevSingle) terms.push(prevSingle + single);
+    prevSingle = single;
+  }
 }
 
 /** Analysed terms of a text, in order, duplicates kept (BM25 needs term frequencies). */
@@ -80,9 +132,7 @@ export function analyze(text: string, opts: AnalyzeOptions = {}): string[] {
   const terms: string[] = [];
   for (const m of s.matchAll(TOKEN)) {
     if (m[1] !== undefined) {
-      for (const word of jieba().cutForSearch(m[1], true)) {
-        if (!CHINESE_STOPWORDS.has(word) && TERM_SAFE.test(word)) terms.push(word);
-      }
+      chineseTerms(m[1], terms);
     } else {
       const term = englishTerm(m[2]!);
       if (term && TERM_SAFE.test(term)) terms.push(term);
@@ -103,6 +153,12 @@ export function warmUpAnalyzer(): void {
 /** Terms joined by single spaces: the value stored in chunks_fts.terms. */
 export function analyzeForFts(text: string): string {
   return analyze(text).join(' ');
+}
+
+/** The BM25 terms of a chunk: its document title (weighted by repetition) and its text. */
+export function indexTerms(title: string, text: string): string {
+  const t = title ? `${title}\n`.repeat(Math.max(1, options.titleWeight)) : '';
+  return analyzeForFts(`${t}${text}`);
 }
 
 /**

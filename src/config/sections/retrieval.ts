@@ -17,9 +17,13 @@ export const retrievalSchema = z
         kinds: z.array(kinds),
         half_life_days: z.number().positive(),
         weight: z.number().min(0).max(1),
+        // Optional so that older configs and test helpers stay valid; hybrid.ts applies the
+        // documented default ('time_sensitive').
+        apply: z.enum(['time_sensitive', 'always']).optional(),
       })
       .strict(),
-    mmr: z.object({ enabled: z.boolean(), lambda: z.number().min(0).max(1) }).strict(),
+    mmr: z.object({ enabled: z.boolean(), lambda: z.number().min(0).max(1), min_similarity: z.number().min(0).max(1).optional() }).strict(),
+    exact_match: z.object({ enabled: z.boolean(), min_phrase_chars: z.number().int().positive() }).strict().optional(),
     max_chunks_per_doc: z.number().int().nonnegative(),
     bm25: z
       .object({

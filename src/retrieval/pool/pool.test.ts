@@ -59,7 +59,7 @@ const until = async (what: string, ok: () => boolean, ms = 90_000) => {
   }
 };
 
-const STAGES = ['embed', 'bm25', 'dense', 'fuse', 'hydrate', 'rerank'];
+const STAGES = ['embed', 'bm25', 'dense', 'fuse', 'hydrate', 'order'];
 
 // Worker threads start in seconds, but a loaded shared machine can stretch that a lot.
 describe('RetrievalPool', { timeout: 180_000 }, () => {

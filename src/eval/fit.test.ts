@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BagOfWordsEmbedder } from '../../test/retrieval/kit.ts';
+import { loadConfig } from '../config/index.ts';
+import type { Reranker } from '../rerank/types.ts';
+import { fitRetrieval, fitTable } from './fit.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+// 12 topics; each query shares one rare word with its passage and several common words with a
+// distractor, so the two legs disagree and the weights matter.
+function dataset(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-fit-'));
+  dirs.push(dir);
+  const topics = ['solar', 'wind', 'tea', 'coffee', 'rice', 'wheat', 'tiger', 'eagle', 'violin', 'piano', 'copper', 'silver'];
+  const corpus = topics.flatMap((t, i) => [
+    { id: `p${i}`, title: t, text: `${t} facts and details about ${t}` },
+    { id: `d${i}`, title: 'misc', text: `general report facts details about many things number ${i}` },
+  ]);
+  const queries = topics.map((t, i) => ({ id: `q${i}`, text: `report of facts and details about ${t}` }));
+  fs.writeFileSync(path.join(dir, 'corpus.jsonl'), corpus.map((x) => JSON.stringify(x)).join('\n'));
+  fs.writeFileSync(path.join(dir, 'queries.jsonl'), queries.map((x) => JSON.stringify(x)).join('\n'));
+  fs.writeFileSync(path.join(dir, 'qrels.tsv'), topics.map((_, i) => `q${i}\tp${i}\t1`).join('\n'));
+  return dir;
+}
+
+describe('kb eval fit', () => {
+  const config = loadConfig({ env: {} });
+
+  it('tries every weight, reports both held-out halves and a recommendation with the config to paste', async () => {
+    const r = await fitRetrieval({ dataset: dataset(), config, mode: 'hybrid', denseWeights: [0, 1, 3], heads: [], embedder: new BagOfWordsEmbedder(), reranker: null });
+    expect(r.rows.map((x) => x.setting.weights.dense)).toEqual([0, 1, 3]);
+    expect(r.rows.every((x) => x.setting.head === null)).toBe(true);
+    expect(r.folds.map((f) => f.train)).toEqual([0, 1]);
+    // The recommendation is the best row on all queries.
+    const best = Math.max(...r.rows.map((x) => x.all.ndcg));
+    expect(r.rows.find((x) => x.setting.weights.dense === r.recommended.weights.dense)!.all.ndcg).toBe(best);
+    for (const f of r.folds) expect(f.heldOut.ndcg).toBe(r.rows.find((x) => x.setting.weights.dense === f.chosen.weights.dense)!.halves[1 - f.train].ndcg);
+    expect(fitTable(r)).toMatch(/held-out half 1: nDCG@10 [\d.]+/);
+    expect(fitTable(r)).toContain(`dense: ${r.recommended.weights.dense}`);
+  });
+
+  it('fits the reranker head size with a configured reranker, in bm25 mode', async () => {
+    const calls: number[] = [];
+    const reranker: Reranker = { id: 'test:title', load: async () => undefined, score: async (_q, ps) => (calls.push(ps.length), ps.map((p) => (p.startsWith('misc') ? 0 : 1))) };
+    const r = await fitRetrieval({ dataset: dataset(), config: { ...config, rerank: { ...config.rerank, provider: 'http' } }, mode: 'bm25', denseWeights: [], heads: [1, 5], reranker });
+    expect(r.rows.map((x) => x.setting.head)).toEqual([1, 5, 20]); // + the configured head
+    expect(new Set(calls)).toEqual(new Set([1, 5, 20])); // every passage matches "facts": each head is full
+  });
+
+  it('refuses when there is nothing to fit', async () => {
+    await expect(fitRetrieval({ dataset: dataset(), config, mode: 'bm25', denseWeights: [1], heads: [10], reranker: null })).rejects.toThrow(/nothing to fit/);
+  });
+});
