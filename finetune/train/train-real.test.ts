@@ -129,6 +129,11 @@ describe.skipIf(!python)('train_lora.py on a tiny Qwen2 (CPU)', () => {
     expect(Object.keys(summary)).toEqual(
       expect.arrayContaining(['train_loss', 'final_eval_loss', 'best_eval_loss', 'best_step', 'tokens_trained', 'runtime_s', 'adapter_dir', 'merged_dir', 'versions', 'dataset_hash']),
     );
+    // The reproducibility record's environment part (seed 004): versions, CUDA/driver/GPU (none on CPU).
+    expect(summary.seed).toBe(42);
+    expect(summary.tokens_per_s as number).toBeGreaterThan(0);
+    expect(Object.keys(summary.versions as object).sort()).toEqual(['accelerate', 'cuda', 'cudnn', 'driver', 'gpus', 'peft', 'platform', 'python', 'torch', 'transformers']);
+    expect(summary.versions).toMatchObject({ gpus: [], driver: null });
     console.info(`tiny Qwen2 on CPU (smoke figure, not a planner input): ${logs.at(-1)!.tokens_per_s} tokens/s, loss ${first.toFixed(2)} → ${last.toFixed(2)}`);
   });
 

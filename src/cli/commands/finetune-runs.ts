@@ -16,6 +16,7 @@ import { activeAdapter, adapterForRun, deploymentHistory, getAdapter, listAdapte
 import { createProgressRenderer } from '../../../finetune/runs/progress.ts';
 import { planRun, resumeTraining, trainNewRun, type TrainOutcome } from '../../../finetune/runs/service.ts';
 import { listRuns, reconcileStaleRuns, requireRun, type RunRecord } from '../../../finetune/runs/store.ts';
+import { diffLines, diffRuns, reproLines } from '../../../finetune/runs/show.ts';
 import { runSemiannualJob, scheduleSemiannual } from '../../../finetune/schedule/index.ts';
 import { parseOverrides } from '../../../finetune/train/run-config.ts';
 import type { Method } from '../../../finetune/plan/index.ts';
@@ -63,6 +64,8 @@ function runSummary(r: RunRecord) {
     metrics: r.metrics,
     error_tail: r.errorTail,
     trigger: r.trigger,
+    config: r.config,
+    repro: r.repro,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
     finished_at: r.finishedAt,
@@ -250,7 +253,7 @@ export function registerFinetuneRunCommands(ft: Command): void {
     });
 
   ft.command('show')
-    .description("one run: status, progress, metrics, error output")
+    .description('one run: status, progress, metrics, reproducibility record (code, config, data, seed, versions, planner estimate vs measured), error output')
     .argument('<run>', 'run name or id')
     .option('--json', 'print the run record as JSON')
     .action((ref: string, o: { json?: boolean }) => {
@@ -262,7 +265,25 @@ export function registerFinetuneRunCommands(ft: Command): void {
         out(`run ${r.name} (#${r.id}): ${r.status}, ${r.attempts} attempt(s), folder ${r.path}`);
         if (r.progress) out(`progress: ${JSON.stringify(r.progress)}`);
         if (r.metrics) out(`metrics: ${JSON.stringify(r.metrics)}`);
+        reproLines(r).forEach((l) => out(l));
         if (r.errorTail) out(`error output:\n${r.errorTail}`);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('diff')
+    .description('compare two runs: resolved config, data hash, code commit, library/CUDA/GPU versions, planner estimate, measured metrics')
+    .argument('<a>', 'run name or id')
+    .argument('<b>', 'run name or id')
+    .option('--json', 'print [{key, a, b}] for the keys that differ')
+    .action((refA: string, refB: string, o: { json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        const a = requireRun(ctx.db, refA);
+        const b = requireRun(ctx.db, refB);
+        if (o.json) return json(diffRuns(a, b));
+        diffLines(a, b).forEach((l) => out(l));
       } finally {
         ctx.close();
       }
