@@ -10,6 +10,7 @@ import { getRun, type RunRecord } from './store.ts';
 import { readThroughputFile, recordThroughput, type ThroughputRecord } from '../plan/throughput.ts';
 import { trainSplitTokens } from '../plan/dataset-size.ts';
 import type { PlannerEstimate } from './repro.ts';
+import { readAppliedSearch } from '../search/results.ts';
 import { resolveTrainerPython } from '../train/venv.ts';
 
 // `kb finetune train` / `resume` as functions (the CLI and the semiannual job share them):
@@ -29,6 +30,8 @@ export interface TrainRequest {
   overrides?: Record<string, unknown>;
   trigger?: string;
   now?: Date;
+  /** Do not apply `kb finetune search --apply`'s configuration (the search's own base config). */
+  ignoreAppliedSearch?: boolean;
 }
 
 export interface PlannedRun {
@@ -115,6 +118,10 @@ export function planRun(db: DB, config: Config, req: TrainRequest): PlannedRun {
   } else {
     notes.push('no GPU given (--gpu or finetune_runs.gpu): using built-in defaults instead of the planner');
   }
+  // `kb finetune search --apply` left the best configuration for the next run: it goes on top of
+  // the planner's recommendation, below explicit overrides.
+  const applied = req.ignoreAppliedSearch ? null : readAppliedSearch(config);
+  if (applied) notes.push(`hyper-parameters from search ${applied.study} (validation loss ${applied.value}): ${Object.keys(applied.overrides).join(', ')}`);
   const name = req.name ?? nextRunName(db, config.finetune_runs.version_prefix, req.now ?? new Date());
   const runConfig = buildRunConfig({
     runName: name,
@@ -124,8 +131,13 @@ export function planRun(db: DB, config: Config, req: TrainRequest): PlannedRun {
     valFile: findSplitFile(datasetDir, 'val', 'chat'),
     runDir: path.join(runsDir(config), name),
     recommendation,
-    overrides: req.overrides,
-    metadata: { trigger: req.trigger ?? 'cli', planner, assistant: config.finetune_runs.assistant },
+    overrides: { ...(applied?.overrides ?? {}), ...(req.overrides ?? {}) },
+    metadata: {
+      trigger: req.trigger ?? 'cli',
+      planner,
+      assistant: config.finetune_runs.assistant,
+      ...(applied ? { search: { study: applied.study, value: applied.value, params: applied.params } } : {}),
+    },
   });
   return { config: runConfig, notes, estimate };
 }

@@ -17,6 +17,9 @@ import { createProgressRenderer } from '../../../finetune/runs/progress.ts';
 import { planRun, resumeTraining, trainNewRun, type TrainOutcome } from '../../../finetune/runs/service.ts';
 import { listRuns, reconcileStaleRuns, requireRun, type RunRecord } from '../../../finetune/runs/store.ts';
 import { diffLines, diffRuns, reproLines } from '../../../finetune/runs/show.ts';
+import { runSearch } from '../../../finetune/search/service.ts';
+import { appliedSearchFile, applySearch, importanceLines, resultsTable } from '../../../finetune/search/results.ts';
+import { loadSpace } from '../../../finetune/search/space.ts';
 import { runSemiannualJob, scheduleSemiannual } from '../../../finetune/schedule/index.ts';
 import { parseOverrides } from '../../../finetune/train/run-config.ts';
 import type { Method } from '../../../finetune/plan/index.ts';
@@ -213,6 +216,88 @@ export function registerFinetuneRunCommands(ft: Command): void {
         });
         reportOutcome(outcome, !!o.json);
       } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('search')
+    .description('hyper-parameter search (Optuna: TPE, random or grid; median pruning): short real train_lora.py runs on a subset; resumable')
+    .option('--name <name>', 'study name; the same name continues the study (default <version_prefix>-<year>h<half>-search)')
+    .option('--data <dir>', 'output folder of `kb finetune prepare` (default <data_dir>/<finetune.dataset_dir>)')
+    .option('--base-model <path|id>', 'base weights (default finetune_runs.base_model_path or the planner preset)')
+    .option('--gpu <id>', 'planner GPU id: seeds the base config and prices the budget (default finetune_runs.gpu)')
+    .addOption(new Option('--method <method>', 'lora | qlora-8bit | qlora-4bit').choices(['lora', 'qlora-8bit', 'qlora-4bit']))
+    .addOption(new Option('--sampler <sampler>', 'tpe (Bayesian) | random | grid').choices(['tpe', 'random', 'grid']).default('tpe'))
+    .addOption(new Option('--pruner <pruner>', 'median | none').choices(['median', 'none']).default('median'))
+    .option('--trials <n>', 'finished trials wanted in total (a resumed study counts the earlier ones)', positiveInt, 20)
+    .option('--step-budget <n>', 'most optimizer steps per trial', positiveInt, 60)
+    .option('--train-subset <n>', 'training samples per trial', positiveInt, 512)
+    .option('--val-subset <n>', 'validation samples per trial', positiveInt, 64)
+    .option('--evals-per-trial <n>', 'validation losses reported to the pruner per trial', positiveInt, 4)
+    .option('--startup-trials <n>', 'random trials before TPE models the objective and before pruning starts', positiveInt, 5)
+    .option('--space <file>', 'search space JSON/YAML (default: finetune/search/space.ts DEFAULT_SPACE)')
+    .option('--max-hours <h>', 'refuse to start when the planner estimates more GPU-hours', Number, 8)
+    .option('--max-cost <amount>', 'refuse to start when the estimated cost is higher (finetune.planner.gpu_prices_per_hour)', Number)
+    .option('--force', 'start without a planner estimate or over the limits')
+    .option('--set <key=value>', 'override a base run-config key, repeatable', collect, [])
+    .option('--apply', 'write the best configuration into the next run (<runs_dir>/next-run.json, read by `kb finetune train`)')
+    .option('--json', 'print the results as JSON')
+    .action(async (o: { name?: string; data?: string; baseModel?: string; gpu?: string; method?: Method; sampler: 'tpe' | 'random' | 'grid'; pruner: 'median' | 'none'; trials: number; stepBudget: number; trainSubset: number; valSubset: number; evalsPerTrial: number; startupTrials: number; space?: string; maxHours?: number; maxCost?: number; force?: boolean; set: string[]; apply?: boolean; json?: boolean }) => {
+      const ctx = openContext();
+      const ac = new AbortController();
+      const onSignal = () => {
+        err('stopping the search: the running trial is abandoned (failed); the same command continues the study');
+        ac.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const name = o.name ?? `${versionFor(new Date(), ctx.config.finetune_runs.version_prefix)}-search`;
+        const outcome = await runSearch(
+          ctx.db,
+          ctx.config,
+          {
+            name,
+            datasetDir: o.data,
+            baseModel: o.baseModel,
+            gpu: o.gpu,
+            method: o.method,
+            overrides: parseOverrides(o.set),
+            space: o.space ? loadSpace(o.space) : undefined,
+            options: { sampler: o.sampler, pruner: o.pruner, trials: o.trials, stepBudget: o.stepBudget, trainSubset: o.trainSubset, valSubset: o.valSubset, evalsPerTrial: o.evalsPerTrial, startupTrials: o.startupTrials },
+            limits: { maxHours: o.maxHours, maxCost: o.maxCost },
+            force: o.force,
+          },
+          {
+            signal: ac.signal,
+            onEvent: (e) => {
+              if (o.json) return;
+              if (e.event === 'search_start') err(`study ${name}: ${e.finished} finished trial(s), ${e.to_run} to run (${e.sampler}, ${e.pruner} pruning, ${e.train_samples} training samples, ≤ ${e.step_budget} steps each)`);
+              if (e.event === 'trial_end') err(`trial ${e.number}: ${e.state}${e.value != null ? ` ${Number(e.value).toFixed(4)}` : ''} after ${e.steps} steps (${e.runtime_s} s)${e.error ? ` — ${e.error}` : ''}`);
+            },
+          },
+        );
+        outcome.notes.forEach((n) => err(`note: ${n}`));
+        if (outcome.budget && !o.json) err(`budget: ≤ ${outcome.budget.hours} GPU-hours${outcome.budget.cost != null ? `, ≤ ${outcome.budget.cost} ${outcome.budget.currency}` : ''} (${outcome.budget.assumptions.join('; ')})`);
+        const r = outcome.results;
+        const applied = o.apply && r?.best ? applySearch(ctx.config, r) : null;
+        if (o.json) json({ status: outcome.status, dir: outcome.dir, budget: outcome.budget, error: outcome.error, files: outcome.files, applied, ...(r ?? {}) });
+        else if (r) {
+          resultsTable(r).forEach((l) => out(l));
+          importanceLines(r).forEach((l) => out(l));
+          out(`report: ${outcome.files.report}\nplot: ${outcome.files.plot}`);
+          if (applied) out(`applied trial ${r.best!.number} to the next run (${appliedSearchFile(ctx.config)}): ${JSON.stringify(applied.overrides)}`);
+          else if (r.best) out(`apply with: kb finetune search --name ${name} --trials ${o.trials} --apply (a complete study re-runs nothing)`);
+        }
+        if (o.apply && !applied) err('nothing applied: no completed trial');
+        if (outcome.error) err(`search: ${outcome.error}`);
+        if (outcome.status === 'interrupted') {
+          err(`interrupted; continue with the same command (--name ${name})`);
+          process.exitCode = EXIT_INTERRUPTED;
+        } else if (outcome.status === 'failed') process.exitCode = 1;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         ctx.close();
       }
     });
