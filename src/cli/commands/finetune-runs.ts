@@ -20,6 +20,8 @@ import { diffLines, diffRuns, reproLines } from '../../../finetune/runs/show.ts'
 import { runSearch } from '../../../finetune/search/service.ts';
 import { appliedSearchFile, applySearch, importanceLines, resultsTable } from '../../../finetune/search/results.ts';
 import { loadSpace } from '../../../finetune/search/space.ts';
+import { exportRun, FORMATS, GGUF_TYPES } from '../../../finetune/export/index.ts';
+import { listExports, type ExportFormat } from '../../../finetune/registry/exports.ts';
 import { runSemiannualJob, scheduleSemiannual } from '../../../finetune/schedule/index.ts';
 import { parseOverrides } from '../../../finetune/train/run-config.ts';
 import type { Method } from '../../../finetune/plan/index.ts';
@@ -346,12 +348,36 @@ export function registerFinetuneRunCommands(ft: Command): void {
       try {
         reconcileStaleRuns(ctx.db);
         const r = requireRun(ctx.db, ref);
-        if (o.json) return json(runSummary(r));
+        if (o.json) return json({ ...runSummary(r), exports: listExports(ctx.db, r.id) });
         out(`run ${r.name} (#${r.id}): ${r.status}, ${r.attempts} attempt(s), folder ${r.path}`);
         if (r.progress) out(`progress: ${JSON.stringify(r.progress)}`);
         if (r.metrics) out(`metrics: ${JSON.stringify(r.metrics)}`);
         reproLines(r).forEach((l) => out(l));
+        for (const e of listExports(ctx.db, r.id)) out(`export #${e.id} ${e.format.padEnd(12)} sha256 ${e.sha256.slice(0, 16)}…  ${e.path}  ${e.createdAt}`);
         if (r.errorTail) out(`error output:\n${r.errorTail}`);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('export')
+    .description('export a trained run for servers without runtime LoRA: merged 16-bit weights (vLLM/TGI), GGUF + Ollama Modelfile, or the LoRA as GGUF')
+    .argument('<run>', 'run name or id')
+    .addOption(new Option('--format <format>', 'merged | gguf | adapter-gguf').choices(FORMATS).makeOptionMandatory())
+    .option('--out <dir>', 'output folder (default <run folder>/export/<format>)')
+    .addOption(new Option('--dtype <dtype>', 'merged weights precision').choices(['bf16', 'fp16']).default('bf16'))
+    .addOption(new Option('--gguf-type <type>', "llama.cpp converter --outtype (smaller quantisations: llama-quantize, see finetune/RUNBOOK.md)").choices([...GGUF_TYPES]).default('f16'))
+    .option('--llama-cpp <dir>', "llama.cpp checkout holding convert_hf_to_gguf.py (default $LLAMA_CPP_DIR, else the PATH)")
+    .option('--ollama-base <model>', 'adapter-gguf: the Ollama model of the same base weights (Modelfile FROM)')
+    .option('--system <text>', 'system prompt written into the Modelfile')
+    .option('--json', 'print the registry record as JSON')
+    .action(async (ref: string, o: { format: ExportFormat; out?: string; dtype: 'bf16' | 'fp16'; ggufType: (typeof GGUF_TYPES)[number]; llamaCpp?: string; ollamaBase?: string; system?: string; json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        const r = await exportRun(ctx.db, ctx.config, ref, { format: o.format, outDir: o.out, dtype: o.dtype, ggufType: o.ggufType, llamaCpp: o.llamaCpp, ollamaBase: o.ollamaBase, system: o.system }, { onText: (l) => err(l) });
+        if (o.json) return json({ ...r.export, notes: r.notes });
+        out(`${r.export.format} export of ${ref}: ${r.export.path}\nsha256 ${r.export.sha256} (${r.export.bytes} bytes), recorded as export #${r.export.id}`);
+        r.notes.forEach((n) => out(n));
       } finally {
         ctx.close();
       }
