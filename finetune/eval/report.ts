@@ -9,6 +9,8 @@ export interface SampleResult {
   setting: SettingName;
   refusalSample: boolean;
   prediction: string;
+  /** doc_id of each citation the answer carries (as the chat response's `citations`). */
+  citations?: number[];
   error: string | null;
   em: number;
   f1: number;

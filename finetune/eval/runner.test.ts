@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
 import { OpenAIChatModel } from '../../src/llm/openai-chat-model.ts';
 import type { RetrievalHit, Retriever } from '../../src/retrieval/types.ts';
 import { startScriptedVllm, type ScriptedServer } from '../registry/fixtures/scripted-vllm.ts';
@@ -55,7 +56,14 @@ const retriever: Retriever = {
     return { hits: req.query.includes('华为') ? [hit('华为总部位于深圳。')] : [], timings: {}, degraded: [] };
   },
 };
-const model = (role: EvalModel['role'], name: string): EvalModel => ({ role, name, chat: new OpenAIChatModel({ upstreamName: 'test', baseUrl: server.url, apiKey: '', timeoutMs: 5000, maxRetries: 0, model: name }) });
+// The assistant's settings as a server would have them; an empty persona and instructions in the system message.
+const config = loadConfig({ env: {} });
+const settings = { ...config.assistants['kb-assistant'], system_prompt: '', instructions_in: 'system' as const };
+const model = (role: EvalModel['role'], name: string): EvalModel => ({
+  role,
+  name,
+  assistant: { id: 'kb-assistant', settings, model: new OpenAIChatModel({ upstreamName: 'test', baseUrl: server.url, apiKey: '', timeoutMs: 5000, maxRetries: 0, model: name }) },
+});
 
 describe('eval dataset', () => {
   it('prefers sample records, keeps bad lines with reasons, marks refusals', () => {
@@ -92,7 +100,7 @@ describe('runEval against a scripted OpenAI-compatible server', () => {
     const { report, results } = await runEval({
       run: 'r1', adapter: 'cand', baseModel: 'base', incumbent: null, testFile: file, samples, rejected,
       models: [model('base', 'base'), model('adapter', 'cand')],
-      retriever, topK: 5, contextTokens: 1000, persona: '', instructionsIn: 'system', maxTokens: 64, concurrency: 2,
+      retriever, config, topK: 5, maxTokens: 64, concurrency: 2,
       now: () => new Date('2026-01-02T00:00:00Z'),
     });
     const by = Object.fromEntries(report.settings.map((s) => [s.setting, s]));
@@ -126,7 +134,7 @@ describe('runEval against a scripted OpenAI-compatible server', () => {
     const { report } = await runEval({
       run: 'r1', adapter: 'missing', baseModel: 'base', incumbent: null, testFile: file, samples, rejected: [],
       models: [model('base', 'base'), model('adapter', 'missing')],
-      retriever: null, retrievalUnavailable: 'no index', topK: 5, contextTokens: 1000, persona: '', instructionsIn: 'system', maxTokens: 64, concurrency: 1,
+      retriever: null, retrievalUnavailable: 'no index', config, topK: 5, maxTokens: 64, concurrency: 1,
     });
     const by = Object.fromEntries(report.settings.map((s) => [s.setting, s]));
     expect(by['base+rag']).toMatchObject({ status: 'skipped', skipped_reason: 'no index' });

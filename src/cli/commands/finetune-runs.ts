@@ -3,7 +3,7 @@ import { openRetriever } from '../../retrieval/open.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../../config/index.ts';
 import type { AssistantConfig } from '../../config/sections/chat.ts';
-import { OpenAIChatModel } from '../../llm/openai-chat-model.ts';
+import { chatModelFor } from '../../llm/factory.ts';
 import type { Logger } from '../../log/index.ts';
 import type { DB } from '../../store/index.ts';
 import { openContext } from '../context.ts';
@@ -140,7 +140,6 @@ async function runEvalCommand(config: Config, db: DB, log: Logger, opts: EvalCli
   const assistant = opts.assistant ?? config.finetune_runs.assistant;
   const { settings, upstreamName, target } = assistantTarget(config, assistant);
   if (!target) throw new Error(`assistant "${assistant}" has no upstream: eval needs an OpenAI-compatible server (assistants.${assistant}.upstream)`);
-  const up = config.upstreams[upstreamName];
   let retriever: Awaited<ReturnType<typeof openRetriever>> | null = null;
   let retrievalUnavailable: string | undefined;
   if (opts.retrieval) {
@@ -159,15 +158,14 @@ async function runEvalCommand(config: Config, db: DB, log: Logger, opts: EvalCli
       assistant,
       target,
       baseModelName: settings.model,
-      chatFor: (model) =>
-        new OpenAIChatModel({ upstreamName, baseUrl: up.base_url, apiKey: up.api_key, timeoutMs: up.timeout_ms, maxRetries: up.max_retries, model, thinkStartsOpen: settings.think_starts_open, log }),
+      // The factory the server uses, without adapter fallback: a model the upstream lacks must fail.
+      chatFor: (model) => chatModelFor(config, upstreamName, { model, thinkStartsOpen: settings.think_starts_open }, log),
+      assistantSettings: settings,
+      config,
       retriever: retriever?.retriever ?? null,
       retrievalUnavailable,
-      persona: settings.system_prompt,
-      instructionsIn: settings.instructions_in,
-      contextTokens: Math.max(256, settings.context_tokens - settings.answer_tokens - 256),
       maxTokens: ev.max_tokens,
-      topK: ev.top_k,
+      topK: ev.top_k ?? undefined,
       concurrency: ev.concurrency,
       maxSamples: opts.maxSamples ?? ev.max_samples,
       refusalPatterns: ev.refusal_patterns,
