@@ -1,18 +1,13 @@
 import path from 'node:path';
-import { openRetriever } from '../../retrieval/open.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../../config/index.ts';
-import type { AssistantConfig } from '../../config/sections/chat.ts';
-import { chatModelFor } from '../../llm/factory.ts';
+import { loadConfig, type Config } from '../../config/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { DB } from '../../store/index.ts';
 import { openContext } from '../context.ts';
-import { evaluateRun } from '../../../finetune/eval/evaluate-run.ts';
+import { assistantTarget, evaluateForAssistant } from '../../../finetune/eval/for-assistant.ts';
 import { renderMarkdown } from '../../../finetune/eval/report.ts';
-import { prepareDataset } from '../../../finetune/prepare/index.ts';
-import { deployAdapter, rollbackDeployment, type UpstreamTarget } from '../../../finetune/registry/deploy.ts';
-import { promotionGate } from '../../../finetune/registry/gate.ts';
-import { activeAdapter, adapterForRun, deploymentHistory, getAdapter, listAdapters, versionFor, type AdapterRecord } from '../../../finetune/registry/index.ts';
+import { deployAdapter, rollbackDeployment } from '../../../finetune/registry/deploy.ts';
+import { activeAdapter, deploymentHistory, listAdapters, versionFor } from '../../../finetune/registry/index.ts';
 import { createProgressRenderer } from '../../../finetune/runs/progress.ts';
 import { planRun, resumeTraining, trainNewRun, type TrainOutcome } from '../../../finetune/runs/service.ts';
 import { listRuns, reconcileStaleRuns, requireRun, type RunRecord } from '../../../finetune/runs/store.ts';
@@ -22,7 +17,8 @@ import { appliedSearchFile, applySearch, importanceLines, resultsTable } from '.
 import { loadSpace } from '../../../finetune/search/space.ts';
 import { exportRun, FORMATS, GGUF_TYPES } from '../../../finetune/export/index.ts';
 import { listExports, type ExportFormat } from '../../../finetune/registry/exports.ts';
-import { runSemiannualJob, scheduleSemiannual } from '../../../finetune/schedule/index.ts';
+import { scheduleSemiannual } from '../../../finetune/schedule/index.ts';
+import { adapterOf, semiannualJob } from '../../../finetune/schedule/job.ts';
 import { parseOverrides } from '../../../finetune/train/run-config.ts';
 import type { Method } from '../../../finetune/plan/index.ts';
 
@@ -43,17 +39,6 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const err = (s: string): void => void process.stderr.write(`${s}\n`);
 const json = (v: unknown): void => out(JSON.stringify(v));
-
-/** The assistant's upstream as a deploy/eval target, or null when it has none. */
-export function assistantTarget(config: Config, assistant: string): { settings: AssistantConfig; upstreamName: string; target: UpstreamTarget | null } {
-  const settings = config.assistants[assistant];
-  if (!settings) throw new ConfigError(`unknown assistant "${assistant}" (configured: ${Object.keys(config.assistants).join(', ')})`);
-  if (!settings.upstream) return { settings, upstreamName: '', target: null };
-  const up = config.upstreams[settings.upstream];
-  if (!up) throw new ConfigError(`assistants.${assistant}.upstream: unknown upstream "${settings.upstream}"`);
-  return { settings, upstreamName: settings.upstream, target: { baseUrl: up.base_url, apiKey: up.api_key, timeoutMs: up.timeout_ms } };
-}
-
 
 function runSummary(r: RunRecord) {
   return {
@@ -118,15 +103,6 @@ function reportOutcome(o: TrainOutcome, jsonOut: boolean): void {
   }
 }
 
-function adapterOf(db: DB, ref: string): AdapterRecord {
-  const direct = getAdapter(db, ref);
-  if (direct) return direct;
-  const run = requireRun(db, ref);
-  const a = adapterForRun(db, run.id);
-  if (!a) throw new Error(`run "${run.name}" has no registered adapter (status ${run.status})`);
-  return a;
-}
-
 interface EvalCliOptions {
   run: string;
   assistant?: string;
@@ -136,51 +112,18 @@ interface EvalCliOptions {
   json?: boolean;
 }
 
-async function runEvalCommand(config: Config, db: DB, log: Logger, opts: EvalCliOptions, quiet = false) {
-  const assistant = opts.assistant ?? config.finetune_runs.assistant;
-  const { settings, upstreamName, target } = assistantTarget(config, assistant);
-  if (!target) throw new Error(`assistant "${assistant}" has no upstream: eval needs an OpenAI-compatible server (assistants.${assistant}.upstream)`);
-  let retriever: Awaited<ReturnType<typeof openRetriever>> | null = null;
-  let retrievalUnavailable: string | undefined;
-  if (opts.retrieval) {
-    try {
-      retriever = await openRetriever(config, db, log);
-    } catch (e) {
-      retrievalUnavailable = `retriever unavailable: ${(e as Error).message}`;
-    }
-  } else retrievalUnavailable = 'disabled with --no-retrieval';
-  try {
-    const ev = config.finetune_runs.eval;
-    let lastPct = -1;
-    return await evaluateRun({
-      db,
-      run: requireRun(db, opts.run),
-      assistant,
-      target,
-      baseModelName: settings.model,
-      // The factory the server uses, without adapter fallback: a model the upstream lacks must fail.
-      chatFor: (model) => chatModelFor(config, upstreamName, { model, thinkStartsOpen: settings.think_starts_open }, log),
-      assistantSettings: settings,
-      config,
-      retriever: retriever?.retriever ?? null,
-      retrievalUnavailable,
-      maxTokens: ev.max_tokens,
-      topK: ev.top_k ?? undefined,
-      concurrency: ev.concurrency,
-      maxSamples: opts.maxSamples ?? ev.max_samples,
-      refusalPatterns: ev.refusal_patterns,
-      testFile: opts.test,
-      onProgress: (done, total) => {
-        const pct = Math.floor((done / total) * 10);
-        if (!quiet && pct !== lastPct) {
-          lastPct = pct;
-          err(`eval: ${done}/${total} requests`);
-        }
-      },
-    });
-  } finally {
-    await retriever?.close();
-  }
+function runEvalCommand(config: Config, db: DB, log: Logger, opts: EvalCliOptions) {
+  let lastPct = -1;
+  return evaluateForAssistant(config, db, log, {
+    ...opts,
+    onProgress: (done, total) => {
+      const pct = Math.floor((done / total) * 10);
+      if (pct !== lastPct) {
+        lastPct = pct;
+        err(`eval: ${done}/${total} requests`);
+      }
+    },
+  });
 }
 
 /** Adds the run/eval/registry/schedule subcommands to the `kb finetune` group. */
@@ -495,7 +438,7 @@ export function registerFinetuneRunCommands(ft: Command): void {
     .option('--cron <expr>', 'cron expression (default finetune_runs.schedule.cron)')
     .action(async (o: { once?: boolean; cron?: string }) => {
       const config = loadConfig();
-      const job = () => semiannualJob(config);
+      const job = () => runJobOnce(config);
       if (o.once) {
         const outcome = await job();
         json(outcome);
@@ -516,51 +459,11 @@ export function registerFinetuneRunCommands(ft: Command): void {
     });
 }
 
-/** One semiannual job with the real steps (used by `kb finetune schedule`). */
-export async function semiannualJob(config: Config) {
+/** One semiannual job (finetune/schedule/job.ts) with the CLI's store and logger. */
+async function runJobOnce(config: Config) {
   const ctx = openContext(config);
-  const s = config.finetune_runs.schedule;
-  const version = versionFor(new Date(), config.finetune_runs.version_prefix);
-  const say = (line: string) => err(`[finetune ${new Date().toISOString()}] ${line}`);
   try {
-    return await runSemiannualJob(
-      ctx.db,
-      {
-        prepare: async () => {
-          const outDir = path.resolve(config.data_dir, config.finetune.dataset_dir, version);
-          let retriever: Awaited<ReturnType<typeof openRetriever>> | null = null;
-          try {
-            retriever = await openRetriever(config, ctx.db, ctx.log);
-          } catch (e) {
-            say(`retriever unavailable for RAFT passages (${(e as Error).message}); prepare falls back to BM25 from the store`);
-          }
-          try {
-            const summary = await prepareDataset({ db: ctx.db, core: config.core, finetune: config.finetune, outDir, retriever: retriever?.retriever ?? null, modelsDir: path.join(config.data_dir, 'models') });
-            summary.warnings.forEach((w) => say(`prepare warning: ${w}`));
-            return { datasetDir: summary.out_dir };
-          } finally {
-            await retriever?.close();
-          }
-        },
-        train: async (datasetDir) => {
-          const renderer = createProgressRenderer({ write: (x: string) => process.stderr.write(x), isTTY: false });
-          const o = await trainNewRun(ctx.db, config, { datasetDir, trigger: 'scheduler' }, { onEvent: (e) => renderer.onEvent(e) });
-          return o.run;
-        },
-        evaluate: async (run) => {
-          const r = await runEvalCommand(config, ctx.db, ctx.log, { run, retrieval: true }, true);
-          const current = activeAdapter(ctx.db, config.finetune_runs.assistant);
-          const gate = promotionGate(r.report, { incumbentVersion: current?.version ?? null, incumbentReport: current?.evalReport ?? null, minImprovement: config.finetune_runs.deploy.min_improvement });
-          return { gatePass: gate.pass, gateReason: gate.reason };
-        },
-        deploy: async (run) => {
-          const assistant = config.finetune_runs.assistant;
-          const r = await deployAdapter(ctx.db, { version: adapterOf(ctx.db, run).version, assistant, target: assistantTarget(config, assistant).target, minImprovement: config.finetune_runs.deploy.min_improvement, note: 'semiannual job' });
-          return { status: r.status, message: [r.message, ...r.instructions].join('\n') };
-        },
-      },
-      { lockTtlMs: s.lock_ttl_seconds * 1000, waitForIngestMs: s.wait_for_ingest_minutes * 60_000, autoDeploy: s.auto_deploy, say },
-    );
+    return await semiannualJob(config, ctx.db, ctx.log, (line) => err(`[finetune ${new Date().toISOString()}] ${line}`));
   } finally {
     ctx.close();
   }
