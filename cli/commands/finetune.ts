@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import { openRetriever } from '../../retrieval/open.ts';
+import { openRetriever } from '../../src/retrieval/open.ts';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { openContext } from '../context.ts';
-import { listPresets, parseMethod, plan, readThroughputFile, seqLenFor, type Method, type Plan } from '../../../finetune/plan/index.ts';
-import { prepareDataset } from '../../../finetune/prepare/index.ts';
-import { findDatasetReport } from '../../../finetune/plan/dataset-size.ts';
+import { listPresets, parseMethod, plan, readThroughputFile, seqLenFor, type Method, type Plan } from '../../finetune/plan/index.ts';
+import { prepareDataset } from '../../finetune/prepare/index.ts';
+import { findDatasetReport } from '../../finetune/plan/dataset-size.ts';
 
 // `kb finetune prepare` (training set from the core records) and `kb finetune plan` (memory,
 // fit, hyper-parameters, time and cost). The other finetune subcommands live in finetune-runs.ts;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { DB } from '../../store/index.ts';
+import type { DB } from '../../src/store/index.ts';
 import { openContext } from '../context.ts';
-import { lastRun } from '../../../ingest/runs.ts';
+import { lastRun } from '../../ingest/runs.ts';
 
 export interface StoreStatus {
   documents: number;

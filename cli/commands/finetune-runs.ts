@@ -1,26 +1,26 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadConfig, type Config } from '../../config/index.ts';
-import type { Logger } from '../../log/index.ts';
-import type { DB } from '../../store/index.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import type { Logger } from '../../src/log/index.ts';
+import type { DB } from '../../src/store/index.ts';
 import { openContext } from '../context.ts';
-import { assistantTarget, evaluateForAssistant } from '../../../finetune/eval/for-assistant.ts';
-import { renderMarkdown } from '../../../finetune/eval/report.ts';
-import { deployAdapter, rollbackDeployment } from '../../../finetune/registry/deploy.ts';
-import { activeAdapter, deploymentHistory, listAdapters, versionFor } from '../../../finetune/registry/index.ts';
-import { createProgressRenderer } from '../../../finetune/runs/progress.ts';
-import { planRun, resumeTraining, trainNewRun, type TrainOutcome } from '../../../finetune/runs/service.ts';
-import { listRuns, reconcileStaleRuns, requireRun, type RunRecord } from '../../../finetune/runs/store.ts';
-import { diffLines, diffRuns, reproLines } from '../../../finetune/runs/show.ts';
-import { runSearch } from '../../../finetune/search/service.ts';
-import { appliedSearchFile, applySearch, importanceLines, resultsTable } from '../../../finetune/search/results.ts';
-import { loadSpace } from '../../../finetune/search/space.ts';
-import { exportRun, FORMATS, GGUF_TYPES } from '../../../finetune/export/index.ts';
-import { listExports, type ExportFormat } from '../../../finetune/registry/exports.ts';
-import { scheduleSemiannual } from '../../../finetune/schedule/index.ts';
-import { adapterOf, semiannualJob } from '../../../finetune/schedule/job.ts';
-import { parseOverrides } from '../../../finetune/train/run-config.ts';
-import type { Method } from '../../../finetune/plan/index.ts';
+import { assistantTarget, evaluateForAssistant } from '../../finetune/eval/for-assistant.ts';
+import { renderMarkdown } from '../../finetune/eval/report.ts';
+import { deployAdapter, rollbackDeployment } from '../../finetune/registry/deploy.ts';
+import { activeAdapter, deploymentHistory, listAdapters, versionFor } from '../../finetune/registry/index.ts';
+import { createProgressRenderer } from '../../finetune/runs/progress.ts';
+import { planRun, resumeTraining, trainNewRun, type TrainOutcome } from '../../finetune/runs/service.ts';
+import { listRuns, reconcileStaleRuns, requireRun, type RunRecord } from '../../finetune/runs/store.ts';
+import { diffLines, diffRuns, reproLines } from '../../finetune/runs/show.ts';
+import { runSearch } from '../../finetune/search/service.ts';
+import { appliedSearchFile, applySearch, importanceLines, resultsTable } from '../../finetune/search/results.ts';
+import { loadSpace } from '../../finetune/search/space.ts';
+import { exportRun, FORMATS, GGUF_TYPES } from '../../finetune/export/index.ts';
+import { listExports, type ExportFormat } from '../../finetune/registry/exports.ts';
+import { scheduleSemiannual } from '../../finetune/schedule/index.ts';
+import { adapterOf, semiannualJob } from '../../finetune/schedule/job.ts';
+import { parseOverrides } from '../../finetune/train/run-config.ts';
+import type { Method } from '../../finetune/plan/index.ts';
 
 // `kb finetune train|resume|runs|show|eval|deploy|rollback|adapters|schedule`: LoRA runs,
 // evaluation, the adapter registry and the semiannual job. `prepare` and `plan` live in

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { evalJson, evalTable, evaluateRetrieval, type EvalMode } from '../../eval/retrieval.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { evalJson, evalTable, evaluateRetrieval, type EvalMode } from '../../src/eval/retrieval.ts';
 
 // `kb eval retrieval`: retrieval quality on a BEIR-layout folder, in a throw-away store
 // (the configured store is never touched).
