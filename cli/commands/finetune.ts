@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { openContext } from '../context.ts';
 import { listPresets, parseMethod, plan, readThroughputFile, seqLenFor, type Method, type Plan } from '../../finetune/plan/index.ts';
 import { prepareDataset } from '../../finetune/prepare/index.ts';
+import { augmentFromConfig } from '../../finetune/prepare/augment-config.ts';
 import { findDatasetReport } from '../../finetune/plan/dataset-size.ts';
 
 // `kb finetune prepare` (training set from the core records) and `kb finetune plan` (memory,
@@ -71,6 +72,7 @@ export function register(program: Command): void {
           seed: opts.seed,
           retriever: retriever?.retriever ?? null,
           modelsDir: path.join(config.data_dir, 'models'),
+          augment: augmentFromConfig(config, outDir, ctx.log),
         });
         if (opts.json) return out(JSON.stringify({ out_dir: s.out_dir, samples: s.samples, by_kind: s.by_kind, tokens: s.tokens, warnings: s.warnings }));
         out(`dataset written to ${s.out_dir}`);

@@ -5,6 +5,7 @@ import { openRetriever } from '../../src/retrieval/open.ts';
 import type { DB } from '../../src/store/index.ts';
 import { assistantTarget, evaluateForAssistant } from '../eval/for-assistant.ts';
 import { prepareDataset } from '../prepare/index.ts';
+import { augmentFromConfig } from '../prepare/augment-config.ts';
 import { deployAdapter } from '../registry/deploy.ts';
 import { promotionGate } from '../registry/gate.ts';
 import { activeAdapter, adapterForRun, getAdapter, versionFor, type AdapterRecord } from '../registry/index.ts';
@@ -41,7 +42,7 @@ export async function semiannualJob(config: Config, db: DB, log: Logger, say: (l
           say(`retriever unavailable for RAFT passages (${(e as Error).message}); prepare falls back to BM25 from the store`);
         }
         try {
-          const summary = await prepareDataset({ db, core: config.core, finetune: config.finetune, outDir, retriever: retriever?.retriever ?? null, modelsDir: path.join(config.data_dir, 'models') });
+          const summary = await prepareDataset({ db, core: config.core, finetune: config.finetune, outDir, retriever: retriever?.retriever ?? null, modelsDir: path.join(config.data_dir, 'models'), augment: augmentFromConfig(config, outDir, log) });
           summary.warnings.forEach((w) => say(`prepare warning: ${w}`));
           return { datasetDir: summary.out_dir };
         } finally {
