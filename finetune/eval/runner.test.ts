@@ -17,7 +17,7 @@ let server: ScriptedServer;
 // Two answerable questions and one no-record question.
 const lines = [
   { id: 'a', kind: 'single_fact', lang: 'zh', messages: [{ role: 'system', content: '你是助手' }, { role: 'user', content: '华为总部在哪个城市？' }, { role: 'assistant', content: '深圳' }] },
-  { id: 'b', kind: 'single_fact', lang: 'en', messages: [{ role: 'user', content: 'Who founded Acme?' }, { role: 'assistant', content: 'Jane Doe founded Acme.' }], answer_values: ['Jane Doe'] },
+  { id: 'b', kind: 'single_fact', lang: 'en', heldout: true, messages: [{ role: 'user', content: 'Who founded Acme?' }, { role: 'assistant', content: 'Jane Doe founded Acme.' }], answer_values: ['Jane Doe'] },
   { id: 'r', kind: 'refusal', lang: 'en', messages: [{ role: 'user', content: 'What is the ticker of Zorblat?' }, { role: 'assistant', content: 'I have no record of a company called Zorblat.' }] },
 ];
 
@@ -72,7 +72,7 @@ describe('eval dataset', () => {
     expect(findSplitFile(dir, 'test', 'chat')).toBe(path.join(dir, 'test.jsonl'));
     expect(() => findSplitFile(dir, 'val', 'chat')).toThrow(/no val split/);
     const { samples, rejected } = readEvalSamples(file);
-    expect(samples.map((s) => [s.id, s.refusal])).toEqual([['a', false], ['b', false], ['r', true]]);
+    expect(samples.map((s) => [s.id, s.refusal, s.heldout])).toEqual([['a', false, false], ['b', false, true], ['r', true, false]]);
     expect(samples[0].prompt).toHaveLength(2);
     expect(samples[1].references).toEqual(['Jane Doe founded Acme.', 'Jane Doe']);
     expect(rejected).toEqual([
@@ -113,6 +113,9 @@ describe('runEval against a scripted OpenAI-compatible server', () => {
     // adapter + rag: the <think> block is stripped before scoring.
     expect(by['adapter+rag']).toMatchObject({ em: 1, score: 1 });
     expect(report.primary).toBe('adapter+rag');
+    // The held-out phrasing (sample b) on its own: the adapter generalised, the base did not.
+    expect(by.adapter).toMatchObject({ heldout_em: 1, heldout_f1: 1 });
+    expect(by.base).toMatchObject({ heldout_em: 0 });
     expect(report).toMatchObject({ samples: 3, answerable: 2, refusal_samples: 1 });
     expect(report.notes.join('\n')).toContain('2 test lines could not be used');
     expect(results).toHaveLength(12);
@@ -126,6 +129,7 @@ describe('runEval against a scripted OpenAI-compatible server', () => {
     const md = renderMarkdown(report);
     expect(md).toContain('| adapter+rag | cand | 100.0 | 100.0 | 100.0 | 100.0 | 100.0 | 0.0 | 3/3 | 0 |');
     expect(md).toContain('| base+rag | base | 33.3 | 50.0 | 50.0 | 50.0 | 0.0 | 0.0 | 3/3 | 0 |');
+    expect(md).toContain('- adapter: EM 100.0, F1 100.0');
   });
 
   it('reports the rag settings as skipped when retrieval is unavailable, and request errors per setting', async () => {

@@ -140,7 +140,7 @@ export async function runEval(opts: RunEvalOptions): Promise<{ report: EvalRepor
       error = (err as Error).message;
     }
     const s = error == null ? scoreAnswer(prediction, job.sample.references) : { em: 0, f1: 0, rougeL: 0 };
-    results.push({ id: job.sample.id, setting: job.setting, refusalSample: job.sample.refusal, prediction, citations, error, ...s, refused: error == null && isRefusal(prediction, patterns) });
+    results.push({ id: job.sample.id, setting: job.setting, refusalSample: job.sample.refusal, heldout: job.sample.heldout, prediction, citations, error, ...s, refused: error == null && isRefusal(prediction, patterns) });
     opts.onProgress?.(++done, jobs.length);
   });
 

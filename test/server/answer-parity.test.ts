@@ -39,7 +39,7 @@ describe('one answer pipeline for chat and eval', () => {
 
     const { config } = t.server.kb.deps;
     const settings = config.assistants['kb-assistant'];
-    const sample: EvalSample = { id: 'q1', kind: 'single_fact', lang: 'en', refusal: false, prompt: [{ role: 'user', content: question }], question, references: ['12 billion yuan'], grounded: false };
+    const sample: EvalSample = { id: 'q1', kind: 'single_fact', lang: 'en', refusal: false, prompt: [{ role: 'user', content: question }], question, references: ['12 billion yuan'], grounded: false, heldout: false };
     const { results } = await runEval({
       run: 'r', adapter: 'base-model', baseModel: 'base-model', incumbent: null, testFile: 'test.jsonl', samples: [sample], rejected: [],
       models: [{ role: 'adapter', name: 'base-model', assistant: { id: 'kb-assistant', settings, model: chatModelFor(config, 'scripted', { model: 'base-model', thinkStartsOpen: settings.think_starts_open }) } }],
@@ -58,7 +58,7 @@ describe('one answer pipeline for chat and eval', () => {
   it('an unavailable upstream is an eval error, while chat (on_upstream_error: extractive) answers from the passages', async () => {
     const { config } = t.server.kb.deps;
     const settings = config.assistants['kb-assistant'];
-    const sample: EvalSample = { id: 'q1', kind: null, lang: null, refusal: false, prompt: [{ role: 'user', content: 'Acme revenue?' }], question: 'Acme revenue?', references: ['x'], grounded: false };
+    const sample: EvalSample = { id: 'q1', kind: null, lang: null, refusal: false, prompt: [{ role: 'user', content: 'Acme revenue?' }], question: 'Acme revenue?', references: ['x'], grounded: false, heldout: false };
     const dead = { ...config, upstreams: { scripted: { ...config.upstreams.scripted, base_url: 'http://127.0.0.1:9/v1' } } };
     const { results } = await runEval({
       run: 'r', adapter: 'a', baseModel: 'b', incumbent: null, testFile: 't', samples: [sample], rejected: [],
