@@ -240,10 +240,13 @@ describe.skipIf(!python)('search and export with the real trainer (CPU)', () => 
   it('exports merged 16-bit weights that load and score like the adapter, with the chat template, recorded with a checksum', async () => {
     const db = openStore(':memory:');
     const config = loadConfig({ env: { KB_DATA_DIR: path.join(dir, 'kb') } });
-    const cfg = parseRunConfig(JSON.parse(fs.readFileSync(path.join(dir, 'main', 'run.json'), 'utf8')));
-    const run = insertRun(db, { name: 'main', config: cfg, path: path.join(dir, 'main') });
-    updateRun(db, run.id, { status: 'succeeded', adapterPath: path.join(dir, 'main', 'output', 'adapter') });
-    const { export: e } = await exportRun(db, config, 'main', { format: 'merged', dtype: 'bf16', outDir: path.join(dir, 'exported') });
+    // A short run of its own (independent of the describe above).
+    const trained = train(configFile('exp', { 'training.max_steps': 8, 'eval.every_steps': 4 }));
+    expect(trained.status, trained.stderr.slice(-2000)).toBe(0);
+    const cfg = parseRunConfig(JSON.parse(fs.readFileSync(path.join(dir, 'exp', 'run.json'), 'utf8')));
+    const run = insertRun(db, { name: 'exp', config: cfg, path: path.join(dir, 'exp') });
+    updateRun(db, run.id, { status: 'succeeded', adapterPath: path.join(dir, 'exp', 'output', 'adapter') });
+    const { export: e } = await exportRun(db, config, 'exp', { format: 'merged', dtype: 'bf16', outDir: path.join(dir, 'exported') });
     db.close();
     expect(e.format).toBe('merged');
     expect(e.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -251,7 +254,7 @@ describe.skipIf(!python)('search and export with the real trainer (CPU)', () => 
     expect(JSON.parse(fs.readFileSync(path.join(e.path, 'config.json'), 'utf8')).dtype ?? JSON.parse(fs.readFileSync(path.join(e.path, 'config.json'), 'utf8')).torch_dtype).toBe('bfloat16');
     expect(chatTemplateFrom([e.path]).family).toBe('chatml');
     const r = check('merged', e.path, path.join(data, 'val.jsonl'));
-    const best = JSON.parse(fs.readFileSync(path.join(dir, 'main', 'output', 'summary.json'), 'utf8')).best_eval_loss as number;
+    const best = JSON.parse(fs.readFileSync(path.join(dir, 'exp', 'output', 'summary.json'), 'utf8')).best_eval_loss as number;
     expect(Math.abs(r.loss - best)).toBeLessThan(0.1); // bf16 rounding of the merged weights
   }, 300_000);
 });
