@@ -12,9 +12,13 @@ export interface AppContext {
 
 export { storePath };
 
-/** `daemon`: a long-running command (the scheduler) that logs at the configured level even on a terminal. */
-export function openContext(config: Config = loadConfig(), opts: { daemon?: boolean } = {}): AppContext {
-  const db = openStore(storePath(config));
+/**
+ * `check`: run PRAGMA quick_check first unless store.check_on_start is off (long-running and
+ * writing commands; see openStore). `daemon`: a long-running command (the scheduler) that logs at
+ * the configured level even on a terminal.
+ */
+export function openContext(config: Config = loadConfig(), opts: { check?: boolean; daemon?: boolean } = {}): AppContext {
+  const db = openStore(storePath(config), { check: opts.check && config.store.check_on_start === 'quick' });
   const log = createLogger(config.log.level, { format: config.log.format, quietOnTty: !opts.daemon });
   return { config, db, log, close: () => db.close() };
 }

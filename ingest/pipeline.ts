@@ -22,6 +22,9 @@ import { abortOrphanedRuns, finishRun, startRun } from './runs.ts';
 import { emptyReport, type RunReport } from './report.ts';
 import { resolveSources } from './resolve-sources.ts';
 import { StageClock } from './stage-clock.ts';
+import { describeStoreError, faultOf, type StoreFault } from '../src/store/diagnose.ts';
+import { storePath } from '../src/store/index.ts';
+import { publishAfterIngest } from './publish.ts';
 
 export interface IngestOptions {
   /** Only these sources (default: all configured). */
@@ -109,15 +112,39 @@ export async function runIngestion(ctx: IngestContext, opts: IngestOptions = {})
     if (report.status === 'failed') report.error = failedSourcesMessage(report);
   } catch (err) {
     report.status = 'failed';
-    report.error = (err as Error).message;
+    if (err instanceof StoreWriteError) {
+      report.rolled_back = { records: err.rolledBack, fault: err.fault };
+      report.error = `${err.message} The transaction in progress was rolled back (${err.rolledBack} record(s) not written); the counts in this report are what was committed before it. Rerun \`kb ingest\` once fixed: it continues from the committed state.`;
+    } else if (faultOf(err) !== 'other') {
+      report.error = describeStoreError(err, storePath(config), 'write').message;
+    } else {
+      report.error = (err as Error).message;
+    }
     log.error({ err, run_id: runId }, 'ingestion failed');
   } finally {
     // An embedder this run created holds an ONNX session: free it (the scheduler runs for months).
     if (embedder && opts.embedder === undefined) await embedder.dispose?.().catch(() => {});
     report.seconds = clock.seconds();
-    finishRun(db, runId, report);
     clearInterval(heartbeat);
-    lock.release();
+    // On a full disk these writes can fail too: the report is still returned (and printed); a
+    // lock left behind belongs to this pid, so the next run takes it over once we exit.
+    let recorded = false;
+    try {
+      finishRun(db, runId, report);
+      recorded = true;
+    } catch (err) {
+      log.error({ err: describeStoreError(err, storePath(config), 'write').message, run_id: runId }, 'could not record the run report in the store');
+    }
+    // Published after the run is recorded (replicas see it finished) and before the lock is released.
+    if (recorded && config.snapshot.target) {
+      await publishAfterIngest(ctx, report);
+      if (report.snapshot) finishRun(db, runId, report);
+    }
+    try {
+      lock.release();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'could not release the ingest lock (the next run takes it over)');
+    }
   }
   log.info({ run_id: runId, status: report.status, docs: report.docs, seconds: report.seconds.total }, 'ingestion finished');
   return report;
@@ -209,7 +236,11 @@ async function ingestSource(
       report.docs.seen++;
       bar.tick();
       if (!item.ok) {
-        quarantine.add(item.locator, item.raw, item.reason, item.detail);
+        try {
+          quarantine.add(item.locator, item.raw, item.reason, item.detail);
+        } catch (err) {
+          throw new StoreWriteError(err, ctx, 1);
+        }
         stats.quarantined++;
         report.docs.quarantined++;
         if (item.reason === 'invalid_acl' && item.externalId !== undefined) withdraw(item.externalId);
@@ -223,6 +254,11 @@ async function ingestSource(
     flush();
   } catch (err) {
     clock.stop('read');
+    // A failed store write is not a source problem: stop the run and say what happened.
+    if (err instanceof StoreWriteError) {
+      bar.done();
+      throw err;
+    }
     flush();
     readFailed = true;
     stats.error = (err as Error).message;
@@ -258,11 +294,23 @@ async function ingestSource(
     clock.start('delete');
     const now = nowIso();
     const del = db.transaction((ids: number[]) => {
-      for (const id of ids) report.chunks.removed += writer.delete(id, now);
+      let removed = 0;
+      for (const id of ids) removed += writer.delete(id, now);
+      return removed;
     });
-    for (let i = 0; i < gone.length; i += 500) del(gone.slice(i, i + 500));
-    stats.deleted += gone.length;
-    report.docs.deleted += gone.length;
+    for (let i = 0; i < gone.length; i += 500) {
+      const part = gone.slice(i, i + 500);
+      let removed: number;
+      try {
+        removed = del(part);
+      } catch (err) {
+        throw new StoreWriteError(err, ctx, part.length);
+      }
+      // Counted per committed transaction: a failure leaves earlier deletions counted, not this one.
+      report.chunks.removed += removed;
+      stats.deleted += part.length;
+      report.docs.deleted += part.length;
+    }
     clock.stop('delete');
   }
 }
@@ -286,57 +334,96 @@ interface BatchDeps {
   full: boolean;
 }
 
-/** Cleans, deduplicates, chunks and stores one batch of records in one transaction. */
+/**
+ * Cleans, deduplicates, chunks and stores one batch of records in one transaction. Its counts
+ * reach the report only once the transaction committed: a batch that rolls back (disk full, a
+ * damaged store) is reported as rolled back, never as documents written.
+ */
 function processBatch(ctx: IngestContext, items: Item[], d: BatchDeps): void {
   const { config, db } = ctx;
   const now = nowIso();
+  const t = { new: 0, changed: 0, unchanged: 0, duplicates: 0, quarantined: 0, added: 0, removed: 0, warnings: [] as string[], deferred: [] as Item[] };
   const reject = (locator: string, raw: string, reason: string, detail: string) => {
     d.quarantine.add(locator, raw, reason, detail);
-    d.stats.quarantined++;
-    d.report.docs.quarantined++;
+    t.quarantined++;
   };
-  db.transaction(() => {
-    for (const { record, raw, locator } of items) {
-      d.clock.start('clean');
-      const prepared = prepareDocument(record, d.source, config);
-      d.clock.stop('clean');
-      if (!prepared.ok) {
-        reject(locator, raw, prepared.reason, prepared.detail);
-        continue;
+  try {
+    db.transaction(() => {
+      for (const { record, raw, locator } of items) {
+        d.clock.start('clean');
+        const prepared = prepareDocument(record, d.source, config);
+        d.clock.stop('clean');
+        if (!prepared.ok) {
+          reject(locator, raw, prepared.reason, prepared.detail);
+          continue;
+        }
+        const doc = prepared.doc;
+        if (doc.truncated) t.warnings.push(`${d.source}/${record.externalId}: body truncated to cleaning.max_chars`);
+        const existing = d.writer.find(d.source, record.externalId);
+        const live = existing && !existing.deleted_at ? existing : undefined;
+        if (live && live.content_hash === doc.input.contentHash && !d.full) {
+          d.writer.touch(live.id, d.runId, now);
+          t.unchanged++;
+          continue;
+        }
+        d.clock.start('dedupe');
+        const dup = d.dupes.check(doc.input.textHash, doc.input.body, existing?.id, d.policy);
+        d.clock.stop('dedupe');
+        if (!dup.duplicate && dup.deferred) {
+          t.deferred.push({ record, raw, locator });
+          continue;
+        }
+        if (dup.duplicate) {
+          reject(locator, raw, dup.duplicate.reason, dup.duplicate.detail);
+          t.duplicates++;
+          continue;
+        }
+        d.clock.start('chunk');
+        const chunks = doc.chunk(d.counter);
+        d.clock.stop('chunk');
+        d.clock.start('store');
+        const r = d.writer.upsert({ ...doc.input, minhash: dup.signature, lshBuckets: dup.buckets }, chunks, d.runId, now, existing);
+        d.clock.stop('store');
+        t.added += r.added;
+        t.removed += r.removed;
+        if (live) t.changed++;
+        else t.new++;
       }
-      const doc = prepared.doc;
-      if (doc.truncated) d.report.warnings.push(`${d.source}/${record.externalId}: body truncated to cleaning.max_chars`);
-      const existing = d.writer.find(d.source, record.externalId);
-      const live = existing && !existing.deleted_at ? existing : undefined;
-      if (live && live.content_hash === doc.input.contentHash && !d.full) {
-        d.writer.touch(live.id, d.runId, now);
-        d.report.docs.unchanged++;
-        continue;
-      }
-      d.clock.start('dedupe');
-      const dup = d.dupes.check(doc.input.textHash, doc.input.body, existing?.id, d.policy);
-      d.clock.stop('dedupe');
-      if (!dup.duplicate && dup.deferred) {
-        d.deferred.push({ record, raw, locator });
-        continue;
-      }
-      if (dup.duplicate) {
-        reject(locator, raw, dup.duplicate.reason, dup.duplicate.detail);
-        d.report.docs.duplicates++;
-        continue;
-      }
-      d.clock.start('chunk');
-      const chunks = doc.chunk(d.counter);
-      d.clock.stop('chunk');
-      d.clock.start('store');
-      const r = d.writer.upsert({ ...doc.input, minhash: dup.signature, lshBuckets: dup.buckets }, chunks, d.runId, now, existing);
-      d.clock.stop('store');
-      d.report.chunks.added += r.added;
-      d.report.chunks.removed += r.removed;
-      if (live) d.report.docs.changed++;
-      else d.report.docs.new++;
-    }
-  })();
+    })();
+  } catch (err) {
+    for (const stage of ['clean', 'dedupe', 'chunk', 'store']) d.clock.stop(stage);
+    throw new StoreWriteError(err, ctx, items.length);
+  }
+  const docs = d.report.docs;
+  docs.new += t.new;
+  docs.changed += t.changed;
+  docs.unchanged += t.unchanged;
+  docs.duplicates += t.duplicates;
+  docs.quarantined += t.quarantined;
+  d.stats.quarantined += t.quarantined;
+  d.report.chunks.added += t.added;
+  d.report.chunks.removed += t.removed;
+  d.report.warnings.push(...t.warnings);
+  d.deferred.push(...t.deferred);
+}
+
+/**
+ * A write to the store failed and its transaction rolled back. Not a source problem: the run
+ * stops (carrying on would only fail again) and the report says what was rolled back and why.
+ */
+export class StoreWriteError extends Error {
+  readonly fault: StoreFault;
+  constructor(
+    cause: unknown,
+    ctx: IngestContext,
+    /** Records of the batch whose transaction rolled back. */
+    readonly rolledBack: number,
+  ) {
+    const described = describeStoreError(cause, storePath(ctx.config), 'write');
+    super(described.message, { cause });
+    this.name = 'StoreWriteError';
+    this.fault = described.fault;
+  }
 }
 
 async function updateDenseIndex(ctx: IngestContext, embedder: Embedder, report: RunReport, clock: StageClock, progress: Progress) {

@@ -27,6 +27,10 @@ export interface RunReport {
   sources: Record<string, { seen: number; quarantined: number; deleted: number; error?: string }>;
   warnings: string[];
   error?: string;
+  /** Set when a store write failed: the records of the transaction that rolled back, and why (disk_full, permission, damaged, …). */
+  rolled_back?: { records: number; fault: string };
+  /** The snapshot published for API replicas after the run (snapshot.target set), or why it failed. */
+  snapshot?: { id: string; bytes: number; seconds: number; removed: string[] } | { error: string };
 }
 
 export function emptyReport(runId: number): RunReport {
@@ -64,5 +68,6 @@ export function formatReport(r: RunReport): string {
   const stages = Object.entries(r.seconds).map(([k, v]) => `${k} ${v.toFixed(2)}s`).join(' · ');
   lines.push(`  time       ${stages}`);
   for (const w of r.warnings) lines.push(`  warning    ${w}`);
+  if (r.rolled_back) lines.push(`  ROLLED BACK ${n(r.rolled_back.records)} record(s) of the failed transaction (${r.rolled_back.fault}); counts above are committed work only`);
   return lines.join('\n');
 }

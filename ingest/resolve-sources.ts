@@ -5,6 +5,10 @@ import type { Logger } from '../src/log/index.ts';
 import { demoSourceConfigs, generateDemoCorpus } from '../src/demo/generate.ts';
 import { generateDemoCore } from '../src/core/demo.ts';
 import type { DB } from '../src/store/index.ts';
+import { UPLOADS_SOURCE } from './sources/uploads.ts';
+
+/** Where the upload API stores files: the managed `uploads` folder source. */
+export const uploadsDir = (config: Config) => path.join(config.data_dir, 'uploads');
 
 /** Where the demo world is generated when no sources are configured. */
 export const demoDir = (config: Config) => path.join(config.data_dir, 'demo');
@@ -28,6 +32,15 @@ export async function resolveSources(config: Config, only: string[] | undefined,
     if (db && (db.prepare('SELECT count(*) FROM core_entities').pluck().get() as number) === 0) {
       const core = generateDemoCore(db, config.core, path.join(dir, 'core'));
       log.info({ records: core.files.reduce((n, f) => n + f.records, 0) }, 'imported the demo world\'s core records');
+    }
+  }
+  // The managed uploads source, once the upload API has created its folder.
+  if (config.uploads.enabled) {
+    if (sources.some((s) => s.name === UPLOADS_SOURCE)) {
+      throw new Error(`source name "${UPLOADS_SOURCE}" is reserved for files added through the upload API (uploads.enabled); rename the configured source`);
+    }
+    if (fs.existsSync(uploadsDir(config))) {
+      sources = [...sources, { name: UPLOADS_SOURCE, type: 'folder', path: 'uploads', mode: 'full', kind: config.uploads.default_kind, mapping: {}, acl_groups: [] }];
     }
   }
   if (only && only.length > 0) {

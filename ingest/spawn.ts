@@ -15,10 +15,10 @@ export interface SpawnedIngestion {
   done: Promise<number | null>;
 }
 
-export function spawnIngestion(config: Config, db: DB, trigger: 'api' | 'scheduler', timeoutMs = 60_000): Promise<SpawnedIngestion> {
+export function spawnIngestion(config: Config, db: DB, trigger: 'api' | 'scheduler', timeoutMs = 60_000, sources: string[] = []): Promise<SpawnedIngestion> {
   const holder = lockHolder(db, 'ingest');
   if (holder) return Promise.reject(new LockBusyError('ingest', holder));
-  const child = spawn(process.execPath, [path.join(projectRoot, 'bin/kb.mjs'), 'ingest', '--json', '--trigger', trigger], {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'bin/kb.mjs'), 'ingest', '--json', '--trigger', trigger, ...sources.flatMap((s) => ['--source', s])], {
     env: { ...process.env, KB_DATA_DIR: config.data_dir },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -35,7 +35,7 @@ export function spawnIngestion(config: Config, db: DB, trigger: 'api' | 'schedul
       const runId = db.prepare('SELECT id FROM ingest_runs WHERE pid = ? ORDER BY id DESC LIMIT 1').pluck().get(child.pid) as number | undefined;
       if (runId !== undefined) return resolve({ run_id: runId, done });
       if (exited) {
-        const busy = /lock "ingest" is held by/.test(stderr);
+        const busy = /holds the "ingest" lock/.test(stderr);
         const err = new Error(busy ? 'An ingestion run is already running.' : `ingestion process exited before starting a run: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
         if (busy) (err as Error & { code: string }).code = 'ingest_running';
         return reject(err);

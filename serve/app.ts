@@ -16,9 +16,14 @@ import { rateLimit } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { chatRoutes } from './routes/chat.ts';
-import { healthRoutes } from './routes/health.ts';
+import { denseState, healthRoutes } from './routes/health.ts';
 import { modelRoutes } from './routes/models.ts';
 import { retrieveRoutes } from './routes/retrieve.ts';
+import { consoleFinetuneRoutes } from './routes/console-finetune.ts';
+import { consoleOpsRoutes } from './routes/console-ops.ts';
+import { documentRoutes } from './routes/console-documents.ts';
+import { uploadRoutes } from './routes/uploads.ts';
+import { sessionRoutes, webRoutes } from './routes/web.ts';
 
 export interface CreateAppOptions {
   config: Config;
@@ -55,10 +60,27 @@ export function createApp(opts: CreateAppOptions): KbApp {
     startIngestion: opts.startIngestion,
   };
 
+  if (deps.indexStatus) {
+    const provider = deps.indexStatus;
+    deps.metrics.indexState = async () => {
+      const st = await provider();
+      return { state: denseState(st).state, serving: (st.version as number | null | undefined) ?? null, active: (st.activeVersion as number | null | undefined) ?? null };
+    };
+  }
+
+  deps.metrics.log ??= log;
+  deps.metrics.guardAll(); // metrics registered after construction (other modules) are guarded too
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestId(log));
+  app.use((req, _res, next) => {
+    // HTTP/1.1 requires Host (RFC 9112 §3.2); Node's own check is off so the refusal is OpenAI-shaped.
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+      return next(new HttpError(400, 'HTTP/1.1 requests must carry a Host header.', 'invalid_request_error', 'missing_host_header'));
+    }
+    next();
+  });
   app.use((_req, res, next) => {
     const end = deps.lifecycle.begin();
     res.on('close', end);
@@ -84,7 +106,14 @@ export function createApp(opts: CreateAppOptions): KbApp {
   v1.use(retrieveRoutes(deps, guard('chat', 'retrieve')));
   v1.use(modelRoutes(deps, guard('chat', 'retrieve')));
   v1.use(adminRoutes(deps, guard('admin')));
+  // Web console APIs (serve/routes/console-*.ts, uploads.ts) and the pages themselves (web.ts).
+  v1.use(sessionRoutes(deps, guard('chat', 'retrieve', 'admin', 'upload')));
+  v1.use(documentRoutes(deps, guard('chat', 'retrieve'), guard('admin')));
+  v1.use(uploadRoutes(deps, guard('admin', 'upload')));
+  v1.use(consoleOpsRoutes(deps, guard('admin')));
+  v1.use(consoleFinetuneRoutes(deps, guard('admin')));
   app.use('/v1', v1);
+  app.use(webRoutes());
   app.use(notFound);
   app.use(errorHandler);
   return { app, deps };

@@ -15,8 +15,9 @@ export type IndexStatusProvider = () => IndexStatusReport | Promise<IndexStatusR
 /**
  * Starts an ingestion run in the background and resolves with its id once the run exists.
  * Rejects with an error whose `code` is 'ingest_running' when another run holds the lock.
+ * `sources` limits the run (the upload API ingests only the `uploads` source).
  */
-export type StartIngestion = () => Promise<{ run_id: number }>;
+export type StartIngestion = (opts?: { sources?: string[] }) => Promise<{ run_id: number }>;
 
 /** In-flight work, so shutdown can wait for it and, past the deadline, abort it. */
 export class Lifecycle {

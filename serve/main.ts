@@ -7,9 +7,11 @@ import type { Config } from '../src/config/index.ts';
 import type { Assistant } from '../src/llm/assistants.ts';
 import { createLogger, type Logger } from '../src/log/index.ts';
 import { openRetriever } from '../src/retrieval/open.ts';
+import { warmUpAnalyzer } from '../src/text/analyzer.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
 import { createApp, type KbApp } from './app.ts';
+import { answerClientErrors } from './client-error.ts';
 import type { IndexStatusProvider, StartIngestion } from './deps.ts';
 
 export interface StartServerOptions {
@@ -29,6 +31,8 @@ export interface StartServerOptions {
   assistants?: Map<string, Assistant>;
   /** Extra cleanup after the server stopped and before the store closes. */
   onClose?: () => void | Promise<void>;
+  /** Wraps the request handler (a snapshot replica pins each request to one store generation). */
+  wrapHandler?: (handler: http.RequestListener) => http.RequestListener;
 }
 
 export interface RunningServer {
@@ -65,6 +69,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       const st = reader.status();
       return { ...st, loaded: st.version !== null };
     };
+    // Before listening: the first Chinese query would otherwise block the event loop for ~0.8 s.
+    warmUpAnalyzer();
     const st = reader.status();
     if (st.version === null) log.warn({ error: st.error }, 'no dense index version is loaded yet: retrieval runs on BM25 only until `kb ingest` builds one');
   }
@@ -84,7 +90,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     log.info({ assistant: a.id, mode: a.model ? 'generated' : 'extractive', target: a.model?.description ?? null }, a.model ? 'assistant ready' : 'assistant has no generator: chat answers extractively');
   }
 
-  const server = http.createServer(kb.app);
+  // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; the app refuses it
+  // instead, in the OpenAI error shape (serve/app.ts).
+  const server = http.createServer({ requireHostHeader: false }, opts.wrapHandler ? opts.wrapHandler(kb.app) : kb.app);
+  answerClientErrors(server, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? config.server.port, host, () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { documentKinds } from '../src/config/index.ts';
+import { parseBound } from '../src/retrieval/filters.ts';
 import type { SearchFilters } from '../src/retrieval/types.ts';
 import { HttpError, validationError } from './errors.ts';
 
@@ -13,7 +14,19 @@ export const filtersSchema = z
     tags: z.array(z.string().min(1).max(200)).max(100).optional(),
     sources: z.array(z.string().min(1).max(200)).max(100).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    // The retriever's own rule (a date-only `to` is the end of that day), so schema and search agree.
+    if (!f.from || !f.to) return;
+    let from: number, to: number;
+    try {
+      from = parseBound(f.from, 'from');
+      to = parseBound(f.to, 'to');
+    } catch {
+      return; // the field checks above report an invalid date
+    }
+    if (from > to) ctx.addIssue({ code: 'custom', path: ['from'], message: `${f.from} is after filters.to (${f.to}): the date range is empty` });
+  });
 
 export const modeSchema = z.enum(['hybrid', 'dense', 'bm25']);
 

@@ -9,6 +9,8 @@ import { register as registerServe } from './serve.ts';
 import { register as registerCore } from './core.ts';
 import { register as registerFinetune } from './finetune.ts';
 import { register as registerFinetuneRuns } from './finetune-runs.ts';
+import { register as registerDenseIndex } from './dense-index.ts';
+import { register as registerSnapshot } from './snapshot.ts';
 
 // Each command module exports `register(program)`. Add one import + one call per module.
 
@@ -24,4 +26,6 @@ export function registerCommands(program: Command): void {
   registerFinetune(program);
   // After any module that creates the `finetune` group (finetune.ts): it adds to that group.
   registerFinetuneRuns(program);
+  registerDenseIndex(program);
+  registerSnapshot(program);
 }

@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('--json', 'print the run report as one JSON object')
     .addOption(new Option('--trigger <who>', 'recorded on the run').choices(['cli', 'scheduler', 'api']).default('cli').hideHelp())
     .action(async (opts: { source?: string[]; full?: boolean; allowMassDelete?: boolean; json?: boolean; trigger: 'cli' | 'scheduler' | 'api' }) => {
-      const ctx = openContext();
+      const ctx = openContext(undefined, { check: true });
       try {
         const report = await runIngestion(ctx, {
           sources: opts.source,
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .description('run ingestion on the cron schedule in config (ingest.schedule); never overlaps another run')
     .option('--run-now', 'also run once at start')
     .action(async (opts: { runNow?: boolean }) => {
-      const ctx = openContext(undefined, { daemon: true });
+      const ctx = openContext(undefined, { check: true, daemon: true });
       const scheduler = startScheduler({
         expression: ctx.config.ingest.schedule,
         timezone: ctx.config.ingest.timezone,

@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .command('create')
     .description('create a key and print its secret once')
     .requiredOption('--name <name>', 'who or what the key is for')
-    .option('--scopes <list>', 'comma-separated: chat, retrieve, admin', 'chat')
+    .option('--scopes <list>', 'comma-separated: chat, retrieve, upload, admin, metrics', 'chat')
     .option('--groups <list>', 'comma-separated ACL groups the key may read (none = public documents only)', '')
     .option('--json', 'print one JSON object')
     .action((opts: { name: string; scopes: string; groups: string; json?: boolean }) => {

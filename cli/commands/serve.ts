@@ -21,12 +21,18 @@ export function register(program: Command): void {
     })
     .option('--host <host>', 'interface to bind (default: server.host; only a loopback address while auth.mode is off)')
     .option('--no-scheduler', 'do not run the weekly ingestion schedule in this process')
-    .action(async (opts: { port?: number; host?: string; scheduler: boolean }) => {
+    .option('--snapshot-from <location>', 'replica mode: serve index snapshots published there (default: snapshot.source)')
+    .action(async (opts: { port?: number; host?: string; scheduler: boolean; snapshotFrom?: string }) => {
       const config = loadConfig();
       // Fail on an unsafe bind before a first-start ingestion spends minutes.
       resolveBindHost(config.auth.mode, opts.host ?? config.server.host);
       const log = createLogger(config.log.level, { format: config.log.format });
-      const db = openStore(storePath(config));
+      const snapshotSource = opts.snapshotFrom ?? config.snapshot.source;
+      if (snapshotSource) {
+        const { serveReplica } = await import('./serve-replica.ts');
+        return serveReplica(config, snapshotSource, { port: opts.port, host: opts.host, log });
+      }
+      const db = openStore(storePath(config), { check: config.store.check_on_start === 'quick' }); // refuse to serve a damaged store
       const ctx = { config, db, log };
 
       // First start on an empty store: ingest (the demo world when no sources are configured).
@@ -44,7 +50,7 @@ export function register(program: Command): void {
         host: opts.host,
         log,
         db,
-        startIngestion: async () => ({ run_id: (await spawnIngestion(config, db, 'api')).run_id }),
+        startIngestion: async (o) => ({ run_id: (await spawnIngestion(config, db, 'api', undefined, o?.sources)).run_id }),
       });
       let scheduler: Scheduler | null = null;
       if (config.server.scheduler && opts.scheduler) {

@@ -2,12 +2,15 @@ import type { Command } from 'commander';
 import type { DB } from '../../src/store/index.ts';
 import { openContext } from '../context.ts';
 import { lastRun } from '../../ingest/runs.ts';
+import { indexHealth, type IndexHealth } from '../../src/vector/health.ts';
 
 export interface StoreStatus {
   documents: number;
   chunks: number;
   pending_embeddings: number;
   index: { version: number; model: string; dim: number; vectors: number; file: string; created_at: string } | null;
+  /** The active index file verified as the server verifies it, and what a server would serve (absent when not checked). */
+  index_health?: Omit<IndexHealth, 'versions'>;
   last_run: { id: number; status: string; started_at: string; finished_at: string | null; trigger: string; report: unknown; error: string | null } | null;
 }
 
@@ -44,7 +47,8 @@ export function register(program: Command): void {
     .action((opts: { json?: boolean }) => {
       const ctx = openContext();
       try {
-        const s = storeStatus(ctx.db);
+        // Reads the active index file once (checksum + structure), so "healthy" means it.
+        const s: StoreStatus = { ...storeStatus(ctx.db), index_health: indexHealth(ctx.db, ctx.config.data_dir) };
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(s)}\n`);
           return;
@@ -54,6 +58,11 @@ export function register(program: Command): void {
           `chunks              ${s.chunks}`,
           `pending embeddings  ${s.pending_embeddings}${s.pending_embeddings ? '  (embedded by the next run with a model)' : ''}`,
           `index               ${s.index ? `v${s.index.version} · ${s.index.model} · dim ${s.index.dim} · ${s.index.vectors} vectors` : 'none yet (dense leg unavailable)'}`,
+          ...(s.index_health?.active
+            ? [
+                `index file          ${s.index_health.active.ok ? `OK (${s.index_health.active.checksum === 'verified' ? 'checksum and structure verified' : 'structure verified; written before checksums'})` : `BAD — ${s.index_health.detail}`}`,
+              ]
+            : []),
           `last run            ${s.last_run ? `#${s.last_run.id} ${s.last_run.status} (${s.last_run.trigger}) started ${s.last_run.started_at}${s.last_run.error ? ` — ${s.last_run.error}` : ''}` : 'never'}`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);

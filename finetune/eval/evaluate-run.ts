@@ -29,7 +29,7 @@ export interface EvaluateRunOptions {
   /** The assistant's id and settings: the same prompt, budget and <think> handling as chat. */
   assistantSettings: AssistantConfig;
   /** The chat server's sections the answer pipeline reads (retrieval defaults, snippets, rewrite). */
-  config: Pick<Config, 'chat' | 'retrieval'>;
+  config: Pick<Config, 'chat' | 'retrieval' | 'limits'>;
   retriever: Retriever | null;
   retrievalUnavailable?: string;
   maxTokens: number;

@@ -38,7 +38,7 @@ export interface RunEvalOptions {
   rejected: Rejected[];
   models: EvalModel[];
   /** The chat server's sections the pipeline reads (retrieval defaults, snippets, rewrite). */
-  config: Pick<Config, 'chat' | 'retrieval'>;
+  config: Pick<Config, 'chat' | 'retrieval' | 'limits'>;
   /** null = retrieval unavailable: the +rag settings are reported as skipped with this reason. */
   retriever: Retriever | null;
   retrievalUnavailable?: string;

@@ -56,6 +56,8 @@ export class FolderReader implements SourceReader {
     private readonly dir: string,
     private readonly source: MappingConfig,
     private readonly limits: FilesConfig = defaultFileLimits,
+    /** false: ACL groups a file states (front matter) are ignored — the managed uploads source decides them itself. */
+    private readonly fileAcl = true,
   ) {}
 
   read(): AsyncIterable<SourceItem> {
@@ -150,6 +152,7 @@ export class FolderReader implements SourceReader {
       return;
     }
     const fields: Record<string, unknown> = { ...parsed.fields, id: entry.rel };
+    if (!this.fileAcl) delete fields.acl_groups;
     if (fields.published_at === undefined) fields.published_at = mtime;
     yield mapRecord(fields, identity, locator, text);
   }

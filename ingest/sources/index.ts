@@ -7,6 +7,7 @@ import { JsonArrayReader } from './json.ts';
 import { JsonlReader } from './jsonl.ts';
 import type { SourceReader } from './types.ts';
 import type { FilesConfig } from '../../src/config/sections/files.ts';
+import { UPLOADS_SOURCE, UploadsReader } from './uploads.ts';
 
 export type { SourceItem, SourceReader, SourceRecord } from './types.ts';
 export { mapRecord, parseDate, parseList, getField } from './mapping.ts';
@@ -34,6 +35,8 @@ export function openSource(config: SourceConfig, dataDir: string, files?: FilesC
   }
   if (config.type === 'folder') {
     if (!stat.isDirectory()) throw new Error(`source "${config.name}": folder path ${abs} is not a folder`);
+    // The managed uploads source (added by resolveSources; the name is reserved) applies each upload's metadata.
+    if (config.name === UPLOADS_SOURCE) return new UploadsReader(abs, config, files);
     return new FolderReader(abs, config, files);
   }
   if (!stat.isFile()) throw new Error(`source "${config.name}": ${config.type} path ${abs} is not a file`);

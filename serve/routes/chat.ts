@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { AnswerError, AnswerService, kbInfo, usageOf, type AnswerInput, type Outcome, type Prepared } from '../../src/answer/service.ts';
+import { AnswerError, AnswerService, kbInfo, upstreamErrorCode, usageOf, type AnswerInput, type Outcome, type Prepared } from '../../src/answer/service.ts';
 import type { Assistant } from '../../src/llm/assistants.ts';
 import { UpstreamError, type ChatMessage, type ChatStream, type Usage } from '../../src/llm/chat-model.ts';
 import { enforceAcl } from '../acl-guard.ts';
@@ -9,6 +9,7 @@ import type { AppDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
 import { routeLabel, state, type RequestState } from '../state.ts';
 import { filtersSchema, modeSchema, parseBody, toFilters } from '../validation.ts';
+import { checkMessageChars, checkMessageCount } from '../limits.ts';
 
 // POST /v1/chat/completions — OpenAI-compatible, grounded in retrieved context, with citations.
 
@@ -38,7 +39,8 @@ const tokens = z.number().int().positive().nullable().optional();
 const chatBody = z
   .object({
     model: z.string().min(1),
-    messages: z.array(messageSchema).min(1).max(500),
+    // Count and length are bounded by config `limits` (serve/limits.ts), checked around this schema.
+    messages: z.array(messageSchema).min(1),
     stream: z.boolean().nullable().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullable().optional(),
     max_tokens: tokens,
@@ -69,7 +71,7 @@ interface Ctx {
 function httpError(err: unknown): unknown {
   if (!(err instanceof AnswerError)) return err;
   if (err.code === 'upstream_timeout') return new HttpError(504, err.message, 'upstream_error', err.code);
-  if (err.code === 'upstream_rejected' || err.code === 'upstream_unavailable') return new HttpError(502, err.message, 'upstream_error', err.code);
+  if (err.code === 'upstream_rejected' || err.code === 'upstream_unavailable' || err.code === 'upstream_malformed_response') return new HttpError(502, err.message, 'upstream_error', err.code);
   return new HttpError(400, err.message, 'invalid_request_error', err.code, err.param);
 }
 
@@ -77,7 +79,10 @@ export function chatRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
   const r = Router();
   r.post('/chat/completions', routeLabel('/v1/chat/completions'), ...guard, async (req, res) => {
     const s = state(res);
+    const limits = deps.config.limits;
+    checkMessageCount(req.body, limits);
     const body = parseBody(chatBody, req.body);
+    checkMessageChars(body.messages.map((m) => contentText(m.content)), limits);
     const assistant = deps.assistants.get(body.model);
     if (!assistant) {
       throw new HttpError(404, `The model '${body.model}' does not exist. Available: ${[...deps.assistants.keys()].join(', ')}.`, 'invalid_request_error', 'model_not_found', 'model');
@@ -125,7 +130,7 @@ export function chatRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
 function setModeHeaders(res: Response, out: Outcome, p: Prepared): void {
   res.setHeader('X-KB-Mode', out.mode);
   if (out.mode === 'generated' && out.fallback) res.setHeader('X-KB-Fallback', 'base-model');
-  const degraded = [...(out.mode === 'extractive' && out.degradedReason ? ['upstream-unavailable'] : []), ...p.degraded.map((d) => d.split(':')[0])];
+  const degraded = [...(out.mode === 'extractive' && out.degradedReason ? [out.degradedHeader ?? 'upstream-unavailable'] : []), ...p.degraded.map((d) => d.split(':')[0])];
   if (degraded.length) res.setHeader('X-KB-Degraded', degraded.join(','));
 }
 
@@ -152,10 +157,17 @@ function recordUpstreamFailure(ctx: Ctx, err: unknown, seconds: number): void {
 
 const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 
+/** The upstream answered but its token usage was not valid: ignored (usage is estimated), counted and logged. */
+function reportUsageProblem(ctx: Ctx, problem: string): void {
+  ctx.deps.metrics.upstreamInvalidUsage.inc({ assistant: ctx.assistant.id });
+  ctx.s.log.warn({ assistant: ctx.assistant.id, problem }, 'upstream reported invalid token usage; using the estimate');
+}
+
 async function completeAnswer(ctx: Ctx, res: Response): Promise<void> {
   const answer = await ctx.service.answer(ctx.input, { onUpstreamFailure: (err, seconds) => recordUpstreamFailure(ctx, err, seconds) });
   if (!answer) return; // client gone
   const { prepared: p, outcome: out, citations } = answer;
+  if (out.mode === 'generated' && out.usageProblem) reportUsageProblem(ctx, out.usageProblem);
   record(ctx, p, out, answer.upstreamSeconds, citations.length);
   setModeHeaders(res, out, p);
   const { source: _source, ...usage } = usageOf(p, out);
@@ -219,7 +231,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
     early = ctx.service.extractive(ctx.input, p, { kind: 'no_generator' });
   } else {
     try {
-      // Resolves once the upstream accepted: failures and the adapter fallback are known before our headers go out.
+      // Resolves with the first event: failures, garbage and the adapter fallback are known before our headers go out.
       upstream = await model.stream(ctx.service.generateParams(ctx.input, p));
     } catch (err) {
       recordUpstreamFailure(ctx, err, since(t));
@@ -267,6 +279,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
         if (ev.type === 'finish') {
           finishReason = ev.finishReason;
           usage = ev.usage;
+          if (ev.usageProblem) reportUsageProblem(ctx, ev.usageProblem);
           continue;
         }
         content += ev.content;
@@ -288,7 +301,7 @@ async function streamAnswer(ctx: Ctx, p: Prepared, res: Response): Promise<void>
             message: `The model server failed while streaming (${ctx.assistant.id}): ${(err as Error).message}`,
             type: 'upstream_error',
             param: null,
-            code: kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable',
+            code: upstreamErrorCode(kind),
           },
         });
       }

@@ -3,12 +3,14 @@ import { z } from 'zod';
 import type { RetrievalHit } from '../../src/retrieval/types.ts';
 import { enforceAcl } from '../acl-guard.ts';
 import type { AppDeps } from '../deps.ts';
+import { checkQueryChars } from '../limits.ts';
 import { routeLabel, state } from '../state.ts';
 import { filtersSchema, modeSchema, parseBody, toFilters } from '../validation.ts';
 
 const retrieveBody = z
   .object({
-    query: z.string().trim().min(1, 'must not be empty').max(4000),
+    // Length is bounded by limits.max_query_chars, checked before this schema runs.
+    query: z.string().trim().min(1, 'must not be empty'),
     top_k: z.number().int().min(1).max(100).optional(),
     filters: filtersSchema.optional(),
     mode: modeSchema.optional(),
@@ -36,6 +38,7 @@ export function hitJson(h: RetrievalHit) {
 export function retrieveRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
   const r = Router();
   r.post('/retrieve', routeLabel('/v1/retrieve'), ...guard, async (req, res) => {
+    checkQueryChars((req.body as { query?: unknown } | undefined)?.query, deps.config.limits);
     const body = parseBody(retrieveBody, req.body);
     const s = state(res);
     const result = await deps.retriever.retrieve({

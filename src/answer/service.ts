@@ -6,6 +6,7 @@ import { extractiveAnswer, type ExtractiveReason } from '../llm/extractive.ts';
 import { buildGroundedMessages, citationsFor, fitHistory, messagesTokens, packContext, toCitation, type Citation, type ContextBlock } from '../llm/prompt.ts';
 import { standaloneQuestion, type RewriteResult } from '../llm/rewrite.ts';
 import { estimateTokens } from '../llm/tokens.ts';
+import { clipQuery } from '../text/clip-query.ts';
 import type { RetrievalHit, Retriever, RetrieveRequest } from '../retrieval/types.ts';
 
 // The one answer pipeline: given messages, an assistant and the caller's groups it rewrites a
@@ -18,7 +19,7 @@ import type { RetrievalHit, Retriever, RetrieveRequest } from '../retrieval/type
 export class AnswerError extends Error {
   constructor(
     message: string,
-    readonly code: 'invalid_request' | 'context_length_exceeded' | 'upstream_timeout' | 'upstream_rejected' | 'upstream_unavailable',
+    readonly code: 'invalid_request' | 'context_length_exceeded' | 'upstream_timeout' | 'upstream_rejected' | 'upstream_unavailable' | 'upstream_malformed_response',
     readonly param: string | null = null,
   ) {
     super(message);
@@ -27,7 +28,7 @@ export class AnswerError extends Error {
 }
 
 export interface AnswerDeps {
-  config: Pick<Config, 'chat' | 'retrieval'>;
+  config: Pick<Config, 'chat' | 'retrieval' | 'limits'>;
   retriever: Retriever;
   /** Defence in depth on the hits before they reach a prompt (the server's ACL check). */
   checkHits?(hits: RetrievalHit[], groups: string[] | null, log: Logger): RetrievalHit[];
@@ -65,8 +66,8 @@ export interface Prepared {
 }
 
 export type Outcome =
-  | { mode: 'generated'; content: string; reasoning: string; finishReason: string; usage: Usage | null; fallback: boolean; upstreamModel: string }
-  | { mode: 'extractive'; content: string; quoted: ContextBlock[]; finishReason: string; degradedReason: string | null };
+  | { mode: 'generated'; content: string; reasoning: string; finishReason: string; usage: Usage | null; fallback: boolean; upstreamModel: string; usageProblem?: string }
+  | { mode: 'extractive'; content: string; quoted: ContextBlock[]; finishReason: string; degradedReason: string | null; degradedHeader?: string };
 
 export interface Answer {
   prepared: Prepared;
@@ -106,19 +107,8 @@ export class AnswerService {
       return { question, query: question, rewrite: 'none', retrieval: false, blocks: [], omitted: 0, messages: input.messages, degraded: [], answerBudget };
     }
 
-    const rewrite = await standaloneQuestion(turns, { model: assistant.model, enabled: this.deps.config.chat.rewrite_followups, signal: input.signal });
-    if (rewrite.error) log.warn({ err: rewrite.error }, 'follow-up rewrite with the model failed; used the previous question instead');
-    const result = await this.deps.retriever.retrieve({
-      query: rewrite.query,
-      topK: input.kb?.topK ?? this.deps.config.retrieval.top_k,
-      filters: input.kb?.filters,
-      groups: input.groups,
-      mode: input.kb?.mode,
-    });
-    this.deps.onRetrieval?.(result.timings);
-    const hits = this.deps.checkHits ? this.deps.checkHits(result.hits, input.groups, log) : result.hits;
-
-    // Budget: the model's context minus the answer budget holds instructions, history, context, question.
+    // Budget: the model's context minus the answer budget holds instructions, history, context,
+    // question. Checked before retrieval, so a question that cannot fit costs no search.
     const settings = assistant.settings;
     const available = settings.context_tokens - answerBudget;
     const promptOf = (history: ChatMessage[], blocks: ContextBlock[]) =>
@@ -127,14 +117,28 @@ export class AnswerService {
     if (shell > available) {
       throw new AnswerError(`The question and instructions need about ${shell} tokens, more than the ${available} the model's context leaves after the answer budget of ${answerBudget}.`, 'context_length_exceeded', 'messages');
     }
+    const rewrite = await standaloneQuestion(turns, { model: assistant.model, enabled: this.deps.config.chat.rewrite_followups, signal: input.signal });
+    if (rewrite.error) log.warn({ err: rewrite.error }, 'follow-up rewrite with the model failed; used the previous question instead');
+    const query = clipQuery(rewrite.query, this.deps.config.limits);
+    if (query.length < rewrite.query.length) log.debug({ chars: rewrite.query.length, kept: query.length }, 'retrieval query clipped to limits.max_query_chars');
+    const result = await this.deps.retriever.retrieve({
+      query,
+      topK: input.kb?.topK ?? this.deps.config.retrieval.top_k,
+      filters: input.kb?.filters,
+      groups: input.groups,
+      mode: input.kb?.mode,
+    });
+    this.deps.onRetrieval?.(result.timings);
+    const hits = this.deps.checkHits ? this.deps.checkHits(result.hits, input.groups, log) : result.hits;
+
     // History gets at most a quarter of the room: retrieved context matters more for a grounded answer.
     const history = fitHistory(turns.slice(0, -1), Math.floor((available - shell) / 4));
     const contextBudget = available - messagesTokens(promptOf(history, []));
     const packed = packContext(hits, contextBudget);
-    log.debug({ query: rewrite.query, rewrite: rewrite.method, hits: hits.length, blocks: packed.blocks.length, omitted: packed.omitted, context_tokens: packed.tokens }, 'context packed');
+    log.debug({ query, rewrite: rewrite.method, hits: hits.length, blocks: packed.blocks.length, omitted: packed.omitted, context_tokens: packed.tokens }, 'context packed');
     return {
       question,
-      query: rewrite.query,
+      query,
       rewrite: rewrite.method,
       retrieval: true,
       blocks: packed.blocks,
@@ -154,7 +158,8 @@ export class AnswerService {
   extractive(input: AnswerInput, p: Prepared, reason: ExtractiveReason): Outcome {
     const cfg = this.deps.config.chat;
     const ans = extractiveAnswer({
-      question: p.question,
+      // Passage selection scores every query term against every sentence: bound the question like the retrieval query.
+      question: clipQuery(p.question, this.deps.config.limits),
       blocks: p.blocks,
       reason: p.retrieval ? reason : { kind: 'retrieval_disabled' },
       maxPassages: cfg.extractive_passages,
@@ -176,9 +181,13 @@ export class AnswerService {
     input.log.warn({ kind: err.kind, status: err.status, err: err.message, assistant: input.assistant.id }, 'upstream model call failed');
     const fallback = input.extractiveOnUpstreamError ?? this.deps.config.chat.on_upstream_error === 'extractive';
     if (err.unavailable && fallback) {
-      return this.extractive(input, p, { kind: 'upstream_unavailable', detail: err.kind === 'timeout' ? 'timeout' : err.kind === 'unreachable' ? 'unreachable' : `upstream error${err.status ? ` ${err.status}` : ''}` });
+      const { detail, header } = upstreamFailureDetail(err);
+      const out = this.extractive(input, p, { kind: 'upstream_unavailable', detail });
+      if (out.mode === 'extractive') out.degradedHeader = header;
+      return out;
     }
     const id = input.assistant.id;
+    if (err.kind === 'malformed') throw new AnswerError(`The model server sent an invalid answer (${id}): ${err.message}`, 'upstream_malformed_response');
     if (err.kind === 'timeout') throw new AnswerError(`The model server did not answer in time (${id}): ${err.message}`, 'upstream_timeout');
     if (err.kind === 'rejected') throw new AnswerError(`The model server rejected the request (${id}): ${err.message}`, 'upstream_rejected');
     throw new AnswerError(`The model server is unavailable (${id}): ${err.message}`, 'upstream_unavailable');
@@ -207,7 +216,7 @@ export class AnswerService {
         // The model splits <think> reasoning from the answer (think-filter): content is the answer.
         const r = await model.complete(this.generateParams(input, prepared));
         upstreamSeconds = since(t);
-        outcome = { mode: 'generated', content: r.content, reasoning: r.reasoning, finishReason: r.finishReason, usage: r.usage, fallback: r.fallback, upstreamModel: r.model };
+        outcome = { mode: 'generated', content: r.content, reasoning: r.reasoning, finishReason: r.finishReason, usage: r.usage, fallback: r.fallback, upstreamModel: r.model, usageProblem: r.usageProblem };
       } catch (err) {
         hooks.onUpstreamFailure?.(err, since(t));
         outcome = this.onUpstreamError(input, prepared, err);
@@ -216,6 +225,25 @@ export class AnswerService {
     if (!outcome) return null;
     return { prepared, outcome, citations: this.citations(prepared, outcome), upstreamSeconds };
   }
+}
+
+/** The detail an extractive fallback states, and the X-KB-Degraded token, for each upstream failure. */
+function upstreamFailureDetail(err: UpstreamError): { detail: string; header: string } {
+  switch (err.kind) {
+    case 'timeout':
+      return { detail: 'timeout', header: 'upstream-unavailable' };
+    case 'unreachable':
+      return { detail: 'unreachable', header: 'upstream-unavailable' };
+    case 'malformed':
+      return { detail: err.message, header: 'upstream-malformed' };
+    default:
+      return { detail: `upstream error${err.status ? ` ${err.status}` : ''}`, header: 'upstream-unavailable' };
+  }
+}
+
+/** The OpenAI-shape error code for an upstream failure. */
+export function upstreamErrorCode(kind: string): string {
+  return kind === 'timeout' ? 'upstream_timeout' : kind === 'malformed' ? 'upstream_malformed_response' : kind === 'rejected' ? 'upstream_rejected' : 'upstream_unavailable';
 }
 
 /** The `kb` block of a response: how the answer was made. */

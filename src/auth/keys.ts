@@ -5,7 +5,9 @@ import { GROUP_NAME_RULE, isGroupName } from './groups.ts';
 // API keys: `kb_` + 32 random bytes (base64url). Only the SHA-256 hash is stored; lookups narrow
 // by the stored prefix and compare hashes in constant time, so timing reveals nothing.
 
-export const keyScopes = ['chat', 'retrieve', 'admin'] as const;
+// 'metrics': read /metrics and the detailed /readyz while auth is on (a Prometheus scraper's key).
+// upload: add files/records to the managed uploads source, readable only within the key's own groups.
+export const keyScopes = ['chat', 'retrieve', 'admin', 'metrics', 'upload'] as const;
 export type KeyScope = (typeof keyScopes)[number];
 
 export interface ApiKey {

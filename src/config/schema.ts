@@ -8,6 +8,10 @@ import { upstreamsSchema, assistantsSchema, chatSchema } from './sections/chat.t
 import { authSchema } from './sections/auth.ts';
 import { filesSchema } from './sections/files.ts';
 import { GROUP_NAME_RE, GROUP_NAME_RULE } from '../auth/groups.ts';
+import { storeSchema } from './sections/store.ts';
+import { limitsSchema } from './sections/limits.ts';
+import { uploadsSchema } from './sections/uploads.ts';
+import { snapshotSchema } from './sections/snapshot.ts';
 
 // One zod schema per section of config/default.yaml. Sections added by later features live in
 // their own files and are composed here, so the whole app runs from one validated object.
@@ -135,6 +139,10 @@ export const configSchema = z
     chat: chatSchema,
     auth: authSchema,
     files: filesSchema,
+    store: storeSchema,
+    limits: limitsSchema,
+    uploads: uploadsSchema,
+    snapshot: snapshotSchema,
   })
   // Strict at every level: a misspelt key is an error naming it, never silently ignored.
   .strict();

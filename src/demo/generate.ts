@@ -258,10 +258,10 @@ async function writePosts(dir: string, count: number, seed: number, malformed: b
   }
   const bad: MalformedItem[] = [];
   if (malformed && count > 0) {
-    // A brochure someone dropped into the forum export: not a format the folder source reads.
-    const rel = 'attachments/booth-floor-plan.pdf';
+    // A CAD drawing someone dropped into the forum export: not a format the folder source reads.
+    const rel = 'attachments/booth-floor-plan.dwg';
     await fsp.mkdir(path.join(dir, 'attachments'), { recursive: true });
-    await fsp.writeFile(path.join(dir, ...rel.split('/')), '%PDF-1.4\n% attachment from the forum export (not ingested: unsupported file type)\n');
+    await fsp.writeFile(path.join(dir, ...rel.split('/')), 'AC1032\n; attachment from the forum export (not ingested: unsupported file type)\n');
     bad.push({ source: 'demo-posts', locator: rel, reason: 'unsupported_file' });
   }
   return bad;

@@ -30,11 +30,13 @@ export interface CompletionResult {
   model: string;
   /** True when the adapter model was unavailable and the base model answered. */
   fallback: boolean;
+  /** The upstream reported usage that was not valid (dropped: usage is null, callers estimate). */
+  usageProblem?: string;
 }
 
 export type StreamEvent =
   | { type: 'delta'; content: string; reasoning: string }
-  | { type: 'finish'; finishReason: string; usage: Usage | null };
+  | { type: 'finish'; finishReason: string; usage: Usage | null; usageProblem?: string };
 
 export interface ChatStream {
   model: string;
@@ -46,7 +48,10 @@ export interface ChatModel {
   /** Human-readable target, e.g. "vllm:kb-lora (base qwen-7b)". */
   readonly description: string;
   complete(params: GenerateParams): Promise<CompletionResult>;
-  /** Resolves once the upstream accepted the request (so errors and fallback are known before any byte is sent). */
+  /**
+   * Resolves with the first event (content, reasoning or the finish) in hand, so an upstream that
+   * fails, falls back or answers garbage from the start is known before any byte is sent.
+   */
   stream(params: GenerateParams): Promise<ChatStream>;
 }
 
@@ -55,6 +60,7 @@ export type UpstreamFailure =
   | 'unreachable' // connection refused/reset, DNS (after retries)
   | 'server_error' // 5xx / 429 after retries
   | 'rejected' // 4xx: the upstream refused the request (auth, bad parameters)
+  | 'malformed' // the answer is not a valid OpenAI response (HTML, invalid JSON, {}, no choices, truncated stream)
   | 'aborted'; // our caller aborted (client disconnect)
 
 /** An upstream call failed; `kind` says how, so the server can choose a status or degrade. */
@@ -71,6 +77,6 @@ export class UpstreamError extends Error {
 
   /** The upstream is not usable right now (as opposed to refusing this request). */
   get unavailable(): boolean {
-    return this.kind === 'timeout' || this.kind === 'unreachable' || this.kind === 'server_error';
+    return this.kind === 'timeout' || this.kind === 'unreachable' || this.kind === 'server_error' || this.kind === 'malformed';
   }
 }

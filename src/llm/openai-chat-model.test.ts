@@ -112,4 +112,51 @@ describe('OpenAIChatModel', () => {
     up.script = () => ({ content: 'thinking…</think>\n\nDone.' });
     expect(await make({ thinkStartsOpen: true }).complete(ask)).toMatchObject({ content: 'Done.', reasoning: 'thinking…' });
   });
+
+  it('classifies answers that are not OpenAI responses as malformed, with the reason', async () => {
+    const json = (body: string, type = 'application/json') => () => ({ raw: (res: import('node:http').ServerResponse) => void res.writeHead(200, { 'content-type': type }).end(body) });
+    const cases: Array<[ReturnType<typeof json>, RegExp]> = [
+      [json('{"choices": ['), /invalid JSON/],
+      [json('<html>Bad Gateway</html>', 'text/html'), /expected a JSON object, got text.*text\/html/],
+      [json('{}'), /choices/],
+      [json('{"choices": []}'), /no choices/],
+      [json('{"choices": [{"message": {"content": 42}}]}'), /choices\.0\.message\.content/],
+    ];
+    for (const [script, reason] of cases) {
+      up.script = script;
+      const err = await failure(make().complete(ask));
+      expect(err.kind).toBe('malformed');
+      expect(err.unavailable).toBe(true);
+      expect(err.message).toMatch(reason);
+    }
+  });
+
+  it('fails a stream before resolving when it is garbage from the start, and mid-way when it breaks later', async () => {
+    up.script = () => ({ raw: (res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>') });
+    expect((await failure(make().stream(ask))).message).toMatch(/no stream events \(HTTP 200, text\/html\)/);
+    up.script = () => ({ raw: (res) => void res.writeHead(200, { 'content-type': 'text/event-stream' }).end('data: {"object": "chat.completion.chunk"}\n\n') });
+    expect((await failure(make().stream(ask))).kind).toBe('malformed');
+    // Content first, then the connection ends without a finish_reason.
+    up.script = () => ({
+      raw: (res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }] })}\n\n`);
+      },
+    });
+    const s = await make().stream(ask);
+    const err = await failure(drain(s.events));
+    expect(err.kind).toBe('malformed');
+    expect(err.message).toMatch(/without a finish_reason/);
+  });
+
+  it('drops invalid usage and says so, keeping the answer', async () => {
+    up.script = () => ({ content: 'fine', usage: { prompt_tokens: 'x', completion_tokens: 3 } });
+    const r = await make().complete(ask);
+    expect(r).toMatchObject({ content: 'fine', usage: null });
+    expect(r.usageProblem).toMatch(/invalid usage: prompt_tokens/);
+    const s = await make().stream(ask);
+    const { content, finish } = await drain(s.events);
+    expect(content).toBe('fine');
+    expect(finish).toMatchObject({ type: 'finish', usage: null, usageProblem: expect.stringMatching(/prompt_tokens/) });
+  });
 });

@@ -12,12 +12,16 @@ import {
   type Usage,
 } from './chat-model.ts';
 import { ThinkFilter, splitThink } from './think-filter.ts';
+import { checkChunk, checkCompletion, checkUsage } from './upstream-schema.ts';
 
 export interface OpenAIChatModelOptions {
   upstreamName: string;
   baseUrl: string;
   apiKey: string;
-  /** Per attempt: time to response headers; non-streaming also bounds the body; streaming: longest silence between chunks. */
+  /**
+   * Per attempt: time to response headers; non-streaming also bounds the body; streaming: the
+   * longest time without progress (a chunk with content, reasoning, a finish_reason or usage).
+   */
   timeoutMs: number;
   maxRetries: number;
   model: string;
@@ -52,6 +56,8 @@ export class OpenAIChatModel implements ChatModel {
       apiKey: opts.apiKey || 'no-key',
       timeout: opts.timeoutMs,
       maxRetries: opts.maxRetries,
+      // Its console logging of unparsable chunks would bypass our logger; we report them ourselves.
+      logLevel: 'off',
     });
     this.log = opts.log ?? silentLogger;
     this.description = opts.adapter ? `${opts.upstreamName}:${opts.adapter} (base ${opts.model})` : `${opts.upstreamName}:${opts.model}`;
@@ -61,17 +67,23 @@ export class OpenAIChatModel implements ChatModel {
     return this.withAdapterFallback(async (model, fallback) => {
       const guard = new Deadline(this.opts.timeoutMs * (this.opts.maxRetries + 1) + MAX_BACKOFF_TOTAL_MS, params.signal);
       try {
-        const res = await this.client.chat.completions.create({ ...this.body(params, model), stream: false }, { signal: guard.signal });
-        const choice = res.choices[0];
-        const msg = (choice?.message ?? {}) as { content?: string | null; reasoning_content?: string | null; reasoning?: string | null };
+        const { data, response } = await this.client.chat.completions.create({ ...this.body(params, model), stream: false }, { signal: guard.signal }).withResponse();
+        // The client hands back the raw text when the body is not JSON (a proxy's HTML page).
+        const checked = checkCompletion(data as unknown);
+        if (!checked.ok) throw malformed(`${checked.reason} (HTTP ${response.status}, ${response.headers.get('content-type') ?? 'no content-type'})`);
+        const res = checked.value;
+        const choice = res.choices[0]!;
+        const msg = choice.message;
         const split = splitThink(msg.content ?? '', { startInThink: this.opts.thinkStartsOpen });
         const upstreamReasoning = msg.reasoning_content ?? msg.reasoning ?? '';
+        const usage = checkUsage(res.usage);
         return {
           content: split.content,
           reasoning: upstreamReasoning + split.reasoning,
-          finishReason: choice?.finish_reason ?? 'stop',
-          usage: res.usage ? { promptTokens: res.usage.prompt_tokens, completionTokens: res.usage.completion_tokens } : null,
-          model: res.model || model,
+          finishReason: choice.finish_reason ?? 'stop',
+          usage: usage.usage,
+          ...(usage.problem ? { usageProblem: usage.problem } : {}),
+          model: typeof res.model === 'string' && res.model ? res.model : model,
           fallback,
         };
       } catch (err) {
@@ -84,14 +96,16 @@ export class OpenAIChatModel implements ChatModel {
 
   async stream(params: GenerateParams): Promise<ChatStream> {
     return this.withAdapterFallback(async (model, fallback) => {
-      // One timer: first for the response headers (with retries), then for each silence between chunks.
+      // One timer: first for the response headers (with retries), then for each stretch without content.
       const idle = new Deadline(this.opts.timeoutMs * (this.opts.maxRetries + 1) + MAX_BACKOFF_TOTAL_MS, params.signal);
       let upstream: AsyncIterable<ChatCompletionChunk> & { controller: AbortController };
+      let described: string;
       try {
-        upstream = await this.client.chat.completions.create(
-          { ...this.body(params, model), stream: true, stream_options: { include_usage: true } },
-          { signal: idle.signal },
-        );
+        const { data, response } = await this.client.chat.completions
+          .create({ ...this.body(params, model), stream: true, stream_options: { include_usage: true } }, { signal: idle.signal })
+          .withResponse();
+        upstream = data;
+        described = `HTTP ${response.status}, ${response.headers.get('content-type') ?? 'no content-type'}`;
       } catch (err) {
         idle.clear();
         throw classify(err, params.signal, idle.fired);
@@ -100,27 +114,39 @@ export class OpenAIChatModel implements ChatModel {
       const timeoutMs = this.opts.timeoutMs;
       async function* events(): AsyncGenerator<StreamEvent> {
         const filter = new ThinkFilter({ startInThink });
-        let finishReason = 'stop';
+        let finishReason: string | null = null;
         let usage: Usage | null = null;
+        let usageProblem: string | undefined;
+        let chunks = 0;
         try {
           idle.restart(timeoutMs);
-          for await (const chunk of upstream) {
-            idle.restart(timeoutMs);
-            if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
-            const choice = chunk.choices?.[0];
+          for await (const raw of upstream) {
+            chunks++;
+            const checked = checkChunk(raw as unknown);
+            if (!checked.ok) throw malformed(`${checked.reason} (chunk ${chunks} of the stream)`);
+            const chunk = checked.value;
+            const hasUsage = chunk.usage !== undefined && chunk.usage !== null;
+            if (hasUsage) ({ usage, problem: usageProblem } = checkUsage(chunk.usage));
+            const choice = chunk.choices[0];
+            const delta = choice?.delta ?? {};
+            // Only progress restarts the timer: an upstream stuck sending empty chunks is as hung as a silent one.
+            if (hasUsage || choice?.finish_reason || delta.content || delta.reasoning_content || delta.reasoning) idle.restart(timeoutMs);
             if (!choice) continue;
             if (choice.finish_reason) finishReason = choice.finish_reason;
-            const delta = (choice.delta ?? {}) as { content?: string | null; reasoning_content?: string | null; reasoning?: string | null };
             const split = filter.push(delta.content ?? '');
             const reasoning = (delta.reasoning_content ?? delta.reasoning ?? '') + split.reasoning;
             if (split.content || reasoning) yield { type: 'delta', content: split.content, reasoning };
           }
           // The client ends iteration quietly when its signal aborts: tell why.
           if (params.signal?.aborted) throw new UpstreamError('aborted', 'the request was aborted');
-          if (idle.fired) throw new UpstreamError('timeout', `upstream sent nothing for ${timeoutMs} ms while streaming`);
+          if (idle.fired) throw new UpstreamError('timeout', `upstream sent no content for ${timeoutMs} ms while streaming`);
+          // Without a finish_reason the answer is incomplete: the connection closed mid-answer, or
+          // the body was not an event stream at all (HTML, plain JSON: no `data:` events).
+          if (chunks === 0) throw malformed(`the response had no stream events (${described})`);
+          if (finishReason === null) throw malformed(`the stream ended after ${chunks} chunk${chunks === 1 ? '' : 's'} without a finish_reason (connection closed mid-answer?)`);
           const rest = filter.flush();
           if (rest.content || rest.reasoning) yield { type: 'delta', content: rest.content, reasoning: rest.reasoning };
-          yield { type: 'finish', finishReason, usage };
+          yield { type: 'finish', finishReason, usage, ...(usageProblem ? { usageProblem } : {}) };
         } catch (err) {
           throw classify(err, params.signal, idle.fired);
         } finally {
@@ -128,7 +154,11 @@ export class OpenAIChatModel implements ChatModel {
           upstream.controller.abort(); // no-op when finished; stops the upstream when our consumer quits early
         }
       }
-      return { model, fallback, events: events() };
+      // Resolve only with the first event in hand (content, reasoning or the finish): a stream
+      // that is garbage from the start fails here, before the caller commits to a 200 answer.
+      const it = events();
+      const first = await it.next();
+      return { model, fallback, events: withFirst(first, it) };
     });
   }
 
@@ -202,8 +232,23 @@ function isModelMissing(err: UpstreamError): boolean {
   return (err.status === 400 || err.status === 422) && MODEL_MISSING_RE.test(err.message);
 }
 
+const malformed = (reason: string) => new UpstreamError('malformed', `malformed upstream response: ${reason}`);
+
+/** Replays an already-pulled first result, then the rest of the generator. */
+async function* withFirst<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  try {
+    yield first.value;
+    yield* rest;
+  } finally {
+    await rest.return(undefined); // the consumer stopped early: release the upstream
+  }
+}
+
 function classify(err: unknown, caller: AbortSignal | undefined, deadlineFired: boolean): UpstreamError {
   if (err instanceof UpstreamError) return err;
+  // The client's JSON.parse of the body or of an SSE `data:` line.
+  if (err instanceof SyntaxError && !caller?.aborted && !deadlineFired) return malformed(`invalid JSON: ${err.message}`);
   if (caller?.aborted) return new UpstreamError('aborted', 'the request was aborted', undefined, { cause: err });
   if (deadlineFired || err instanceof APIConnectionTimeoutError) return new UpstreamError('timeout', 'the upstream model server timed out', undefined, { cause: err });
   if (err instanceof APIUserAbortError) return new UpstreamError('aborted', 'the upstream call was aborted', undefined, { cause: err });

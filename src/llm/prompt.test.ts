@@ -93,6 +93,6 @@ describe('history and citations', () => {
     const blocks = packContext([hit(1, 1, 'one'), hit(2, 2, 'two'), hit(3, 3, 'three')], 1000).blocks;
     expect(citationsFor('see [2]', blocks, 'q', 100).map((c) => c.doc_id)).toEqual([2]);
     expect(citationsFor('no markers', blocks, 'q', 100).map((c) => c.index)).toEqual([1, 2, 3]);
-    expect(citationsFor('see [2]', blocks, 'q', 100)[0]).toEqual({ index: 2, doc_id: 2, title: 'Doc 2', url: null, snippet: 'two', kind: 'news', published_at: '2024-03-01T08:00:00Z' });
+    expect(citationsFor('see [2]', blocks, 'q', 100)[0]).toEqual({ index: 2, doc_id: 2, title: 'Doc 2', url: null, snippet: 'two', kind: 'news', published_at: '2024-03-01T08:00:00Z', page: null, source: 's', chunk_ids: [2] });
   });
 });

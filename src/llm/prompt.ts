@@ -204,6 +204,10 @@ export interface Citation {
   published_at: string | null;
   /** Page (PDF) or slide (PPTX) of the first cited passage; null for formats without pages. */
   page: number | null;
+  /** The source the document came from (e.g. newswire, uploads). */
+  source: string;
+  /** The retrieved chunks of this document that were in the context: GET /v1/documents/:doc_id?chunks=… highlights them. */
+  chunk_ids: number[];
 }
 
 export function toCitation(b: ContextBlock, query: string, snippetChars: number): Citation {
@@ -216,6 +220,8 @@ export function toCitation(b: ContextBlock, query: string, snippetChars: number)
     kind: b.kind,
     published_at: b.publishedAt,
     page: b.pages.find((p) => p !== null) ?? null,
+    source: b.source,
+    chunk_ids: [...b.chunkIds],
   };
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../store/index.ts';
-import { acquireLock, lockHolder, LockBusyError, LockLostError, withLock } from './index.ts';
+import { acquireLock, lockHolder, LockBusyError, LockLostError, StoreBusyError, withLock } from './index.ts';
 
 const tmpDb = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kb-lock-')), 'kb.sqlite');
 
@@ -34,6 +34,35 @@ describe('locks', () => {
     expect(() => old.heartbeat()).toThrowError(LockLostError);
     old.release(); // must not release the new owner's lock
     expect(lockHolder(db, 'ingest', now)?.owner).toBe(taker.owner);
+  });
+
+  it('when the holder is inside a write transaction, says another ingestion holds the lock and who — not just "database is locked"', () => {
+    const file = tmpDb();
+    const a = openStore(file);
+    const b = openStore(file);
+    b.pragma('busy_timeout = 100'); // the default 10 s wait would only slow the test
+    const lock = acquireLock(a, 'ingest', { ttlMs: 60_000 });
+    a.exec('BEGIN IMMEDIATE'); // the holder is writing a big batch
+    let err: unknown;
+    try {
+      acquireLock(b, 'ingest', { ttlMs: 60_000 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(LockBusyError);
+    expect((err as LockBusyError).writing).toBe(true);
+    expect((err as Error).message).toMatch(
+      new RegExp(`^another ingestion run \\(or \`kb index rebuild\`\\) holds the "ingest" lock \\(held by pid ${process.pid} on host ${os.hostname()} since .+\\) and is writing to the store right now`),
+    );
+    expect((err as Error).message).not.toMatch(/^database is locked$/);
+    a.exec('ROLLBACK');
+    lock.release();
+
+    // A writer that holds no kb lock (a sqlite3 shell, a backup tool) is named as such.
+    a.exec('BEGIN IMMEDIATE');
+    expect(() => acquireLock(b, 'ingest', { ttlMs: 60_000 })).toThrowError(StoreBusyError);
+    expect(() => acquireLock(b, 'ingest', { ttlMs: 60_000 })).toThrowError(/write-locked by another process that holds no kb lock \(database is locked\)/);
+    a.exec('ROLLBACK');
   });
 
   it('withLock releases on failure', async () => {

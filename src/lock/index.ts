@@ -14,18 +14,46 @@ export interface Lock {
   release(): void;
 }
 
+const WHAT: Record<string, string> = { ingest: 'another ingestion run (or `kb index rebuild`)', finetune: 'another fine-tune job' };
+
+/** "pid 123 on host db1, since …" from a lock row (owner is host:pid:…). */
+export function describeHolder(holder: { owner: string; pid: number | null; acquired_at: string }): string {
+  const host = holder.owner.split(':')[0] || '?';
+  return `held by pid ${holder.pid ?? '?'} on host ${host} since ${holder.acquired_at}`;
+}
+
 export class LockBusyError extends Error {
   /** e.g. 'ingest_running' for the ingest lock — what HTTP callers see as the error code. */
   readonly code: string;
   constructor(
     readonly lockName: string,
     readonly holder: { owner: string; pid: number | null; acquired_at: string },
+    /** True when the holder was found inside a write transaction (the store itself was busy). */
+    readonly writing = false,
   ) {
-    super(`lock "${lockName}" is held by ${holder.owner} (pid ${holder.pid ?? '?'}) since ${holder.acquired_at}`);
+    super(
+      `${WHAT[lockName] ?? `another process`} holds the "${lockName}" lock (${describeHolder(holder)})${writing ? ' and is writing to the store right now' : ''}. ` +
+        `Wait for it to finish (\`kb status\` shows the last run), or stop that process; a lock whose process died is taken over automatically.`,
+    );
     this.name = 'LockBusyError';
     this.code = `${lockName}_running`;
   }
 }
+
+/** The store stayed write-locked past busy_timeout by a writer that holds no kb lock (e.g. a sqlite3 shell, a backup tool). */
+export class StoreBusyError extends Error {
+  readonly code = 'store_busy';
+  constructor(lockName: string, cause: unknown) {
+    super(
+      `cannot take the "${lockName}" lock: the store is write-locked by another process that holds no kb lock (${(cause as Error).message}); ` +
+        'look for a sqlite3 shell, a backup or another tool writing kb.sqlite (e.g. `fuser kb.sqlite`)',
+      { cause },
+    );
+    this.name = 'StoreBusyError';
+  }
+}
+
+const isBusy = (err: unknown): boolean => String((err as { code?: unknown })?.code ?? '').startsWith('SQLITE_BUSY');
 
 export class LockLostError extends Error {
   constructor(lockName: string) {
@@ -76,7 +104,21 @@ export function acquireLock(db: DB, name: string, opts: AcquireOptions): Lock {
          acquired_at = excluded.acquired_at, heartbeat = excluded.heartbeat, ttl_ms = excluded.ttl_ms`,
     ).run(name, owner, process.pid, new Date(now()).toISOString(), now(), opts.ttlMs);
   });
-  take.immediate();
+  try {
+    take.immediate();
+  } catch (err) {
+    if (!isBusy(err)) throw err;
+    // Another connection held the write lock for longer than busy_timeout. In WAL mode we can
+    // still read: name the holder of our lock when there is one (it is mid-transaction).
+    let row: LockRow | undefined;
+    try {
+      row = db.prepare('SELECT * FROM locks WHERE name = ?').get(name) as LockRow | undefined;
+    } catch {
+      row = undefined;
+    }
+    if (row) throw new LockBusyError(name, row, true);
+    throw new StoreBusyError(name, err);
+  }
   return {
     name,
     owner,

@@ -32,7 +32,8 @@ export interface CompiledFilter {
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
-function parseBound(value: string, edge: 'from' | 'to'): number {
+/** Epoch ms of a from/to bound (date-only: start/end of that UTC day); throws FilterError when invalid. */
+export function parseBound(value: string, edge: 'from' | 'to'): number {
   const v = value.trim();
   const ms = DATE_ONLY.test(v) ? Date.parse(`${v}T${edge === 'from' ? '00:00:00.000' : '23:59:59.999'}Z`) : Date.parse(v);
   if (!Number.isFinite(ms)) throw new FilterError(`filters.${edge}: "${value}" is not an ISO 8601 date or date-time`);

@@ -261,6 +261,16 @@ describe('degraded and invalid requests', () => {
     await expect(retriever.retrieve({ query: 'x', topK: 5, groups: null, filters: { from: 'yesterday' } })).rejects.toThrow(FilterError);
     await expect(retriever.retrieve({ query: 'x', topK: 5, groups: null, filters: { kinds: ['tweet' as never] } })).rejects.toThrow(/unknown kind "tweet"/);
   });
+
+  it('looks at no more than limits.max_query_terms analysed terms of a query', async () => {
+    store = openTestStore();
+    addDocs(store, docs);
+    const query = 'alpha beta gamma delta wind turbine';
+    const capped = createHybridRetriever({ db: store.db, dense: null, embedder: null, config: { ...retrievalConfig(), limits: { max_query_terms: 4 } } });
+    expect(ids((await capped.retrieve({ query, topK: 5, groups: null, mode: 'bm25' })).hits)).toEqual([]);
+    const roomy = createHybridRetriever({ db: store.db, dense: null, embedder: null, config: { ...retrievalConfig(), limits: { max_query_terms: 6 } } });
+    expect(ids((await roomy.retrieve({ query, topK: 5, groups: null, mode: 'bm25' })).hits)).toEqual(['d2']);
+  });
 });
 
 describe('query-side caches', () => {

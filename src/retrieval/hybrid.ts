@@ -1,4 +1,5 @@
 import type { DocumentKind } from '../config/index.ts';
+import type { LimitsConfig } from '../config/sections/limits.ts';
 import type { RetrievalConfig } from '../config/sections/retrieval.ts';
 import { bufferToVector } from '../embeddings/cache.ts';
 import type { Embedder } from '../embeddings/types.ts';
@@ -31,8 +32,8 @@ export interface HybridRetrieverOptions {
   dense: Pick<DenseIndexReader, 'search' | 'status'> | null;
   /** Query embedder (null or failing to load: the dense leg is skipped with the reason). */
   embedder: Embedder | null;
-  /** The app config (only `retrieval` is read). */
-  config: { retrieval: RetrievalConfig };
+  /** The app config (`retrieval`, and `limits.max_query_terms` when given). */
+  config: { retrieval: RetrievalConfig; limits?: Pick<LimitsConfig, 'max_query_terms'> };
   /** Shared catalog (built lazily when a filtered dense search first needs it). */
   catalog?: ChunkCatalog;
   /** Clock for the recency preference (tests). */
@@ -176,6 +177,12 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
       const why = denseUnavailable();
       if (why) degraded.push(`dense: ${why}`);
       else {
+        const fb = dense!.status().fallback;
+        if (fb) {
+          degraded.push(
+            `dense: the active vector index version ${fb.activeVersion} failed verification (${fb.reason}); serving version ${fb.servingVersion}, so chunks indexed since are found by BM25 only — run \`kb index rebuild\``,
+          );
+        }
         const te = performance.now();
         const e = embedder!;
         const cached = queryVectors.get(`${e.id}\n${query}`);
@@ -198,7 +205,8 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     if (mode !== 'dense') {
       const tb = performance.now();
       try {
-        const terms = selectQueryTerms(db, analyze(query), {
+        // Analysis stops at limits.max_query_terms: a long query costs bounded jieba/stemmer work and term lookups.
+        const terms = selectQueryTerms(db, analyze(query, { maxTerms: opts.config.limits?.max_query_terms }), {
           maxTerms: cfg.bm25.max_query_terms,
           maxDocRatio: cfg.bm25.max_term_doc_ratio,
           minTerms: 2,

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { DAMAGED_RECOVERY, StoreError, describeStoreError } from './diagnose.ts';
 
 export type DB = Database.Database;
 
@@ -41,24 +42,45 @@ export function migrate(db: DB, migrations = listMigrations()): number[] {
 
 export interface OpenOptions {
   readonly?: boolean;
+  /**
+   * Run `PRAGMA quick_check` after opening and refuse a damaged store (StoreError 'damaged').
+   * It reads every page (about a second per GB): the server, the ingest job and the index tools
+   * ask for it at start; quick commands do not.
+   */
+  check?: boolean;
 }
 
 /**
  * Opens (creating if needed) the SQLite store in WAL mode and applies pending migrations.
  * WAL lets the server read while the weekly job writes; busy_timeout makes concurrent
- * writers wait instead of failing.
+ * writers wait instead of failing. Failures say what happened and where (StoreError).
  */
 export function openStore(file: string, opts: OpenOptions = {}): DB {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const db = new Database(file, { readonly: opts.readonly ?? false });
-  db.pragma('busy_timeout = 10000');
-  if (!opts.readonly) {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    migrate(db);
+  let db: DB | undefined;
+  try {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    db = new Database(file, { readonly: opts.readonly ?? false });
+    db.pragma('busy_timeout = 10000');
+    if (opts.check) quickCheck(db, file);
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+    }
+    return db;
+  } catch (err) {
+    db?.close();
+    throw describeStoreError(err, file, 'open');
   }
-  return db;
+}
+
+/** Throws StoreError('damaged') naming the problems and the recovery when the store fails quick_check. */
+export function quickCheck(db: DB, file: string): void {
+  const rows = db.pragma('quick_check(10)', { simple: false }) as Array<Record<string, string>>;
+  const found = rows.map((r) => Object.values(r)[0]);
+  if (found.length === 1 && found[0] === 'ok') return;
+  throw new StoreError('damaged', `the store ${file} is damaged: PRAGMA quick_check reports: ${found.slice(0, 5).join('; ')}${found.length > 5 ? '; …' : ''}. ${DAMAGED_RECOVERY}`);
 }
 
 export const nowIso = (): string => new Date().toISOString();

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { analyze, analyzeForFts, ftsQuery, toSimplifiedChinese } from './analyzer.ts';
+import { MAX_STEM_CHARS, analyze, analyzeForFts, ftsQuery, toSimplifiedChinese } from './analyzer.ts';
 
 describe('analyze — Chinese', () => {
   it('segments into words: 2-character words are single terms, stopwords dropped', () => {
@@ -66,6 +66,28 @@ describe('analyze — English', () => {
 
   it('keeps term frequencies (duplicates)', () => {
     expect(analyze('robot robots robot')).toEqual(['robot', 'robot', 'robot']);
+  });
+
+  it('stems words up to MAX_STEM_CHARS letters and keeps longer runs unstemmed (the stemmer is quadratic)', () => {
+    // 64 letters ending in "s": stemmed as before, so existing indexes keep matching.
+    const atCap = `${'ab'.repeat((MAX_STEM_CHARS - 2) / 2)}xs`;
+    expect(atCap).toHaveLength(MAX_STEM_CHARS);
+    expect(analyze(atCap)).toEqual([atCap.slice(0, -1)]);
+    // One letter more: kept as it is, in the index text and in the query alike.
+    const over = `a${atCap}`;
+    expect(analyze(over)).toEqual([over]);
+    expect(analyzeForFts(`${over} robots`)).toBe(`${over} robot`);
+    expect(ftsQuery(over)).toBe(`"${over}"`);
+    // A 60,000-letter "word" (a chat message that stalled the server for 24 s) comes back as one
+    // unstemmed term; through the stemmer it would run for tens of seconds and lose its "s".
+    const huge = `${'a'.repeat(59_999)}s`;
+    expect(analyze(huge)).toEqual([huge]);
+  });
+
+  it('stops after maxTerms terms', () => {
+    expect(analyze('robots run fast through 北京 factories', { maxTerms: 3 })).toEqual(['robot', 'run', 'fast']);
+    expect(analyze('one two three', { maxTerms: 100 })).toEqual(['one', 'two', 'three']);
+    expect(ftsQuery('alpha beta gamma delta', { maxTerms: 2 })).toBe('"alpha" OR "beta"');
   });
 });
 

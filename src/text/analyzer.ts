@@ -13,7 +13,7 @@ import { CHINESE_STOPWORDS, ENGLISH_STOPWORDS } from './stopwords.ts';
  * 人民, 共和国, ..., so a query using a shorter word still matches), then stopwords.
  * English and other space-separated scripts: lower-case, split on anything that is not a
  * letter/digit ("covid-19" → covid, 19; "5G" → 5g), strip Latin diacritics, drop stopwords,
- * Porter2-stem purely alphabetic ASCII words.
+ * Porter2-stem purely alphabetic ASCII words of at most MAX_STEM_CHARS letters.
  * Every term is a run of letters/digits only, so it is a single token for FTS5's unicode61
  * tokenizer and never needs escaping inside the index.
  */
@@ -50,16 +50,31 @@ const TERM_SAFE = /^[\p{L}\p{N}\p{M}]+$/u;
 const LATIN_WITH_DIACRITICS = /[\u00c0-\u024f\u1e00-\u1eff]/;
 const ASCII_WORD = /^[a-z]+$/;
 
+/**
+ * Longest word handed to the stemmer. wink-porter2-stemmer's suffix regexes backtrack
+ * quadratically (8k letters ≈ 1 s, 60k ≈ 45 s of blocked event loop); the longest English
+ * words are ~45 letters, so a longer run of letters is an identifier, a hash or an attack and is
+ * kept as it is. Fixed, not configurable: index and query must apply the same rule, and every
+ * word up to this length is stemmed exactly as before, so existing indexes keep matching.
+ */
+export const MAX_STEM_CHARS = 64;
+
 function englishTerm(word: string): string | null {
   let w = word;
   if (LATIN_WITH_DIACRITICS.test(w)) w = w.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC');
   if (ENGLISH_STOPWORDS.has(w)) return null;
-  return ASCII_WORD.test(w) ? stem(w) : w;
+  return w.length <= MAX_STEM_CHARS && ASCII_WORD.test(w) ? stem(w) : w;
+}
+
+export interface AnalyzeOptions {
+  /** Stop after this many terms (queries: bounds analysis and the term lookups that follow). */
+  maxTerms?: number;
 }
 
 /** Analysed terms of a text, in order, duplicates kept (BM25 needs term frequencies). */
-export function analyze(text: string): string[] {
+export function analyze(text: string, opts: AnalyzeOptions = {}): string[] {
   if (!text) return [];
+  const max = opts.maxTerms ?? Infinity;
   let s = text.normalize('NFKC').toLowerCase();
   if (HAN.test(s)) s = toSimplifiedChinese(s);
   const terms: string[] = [];
@@ -72,8 +87,17 @@ export function analyze(text: string): string[] {
       const term = englishTerm(m[2]!);
       if (term && TERM_SAFE.test(term)) terms.push(term);
     }
+    if (terms.length >= max) return terms.slice(0, max);
   }
   return terms;
+}
+
+/**
+ * Loads jieba's dictionary and the OpenCC tables now (~0.8 s of blocking work) rather than in the
+ * first request that contains Chinese, which would otherwise stall every other request meanwhile.
+ */
+export function warmUpAnalyzer(): void {
+  analyze('預熱中文分詞');
 }
 
 /** Terms joined by single spaces: the value stored in chunks_fts.terms. */
@@ -86,7 +110,7 @@ export function analyzeForFts(text: string): string {
  * (quotes escaped by doubling), so FTS5 operators or punctuation in user input can never cause
  * a syntax error. Empty string when the query has no terms (callers skip the lexical leg).
  */
-export function ftsQuery(text: string): string {
-  const unique = [...new Set(analyze(text))];
+export function ftsQuery(text: string, opts: AnalyzeOptions = {}): string {
+  const unique = [...new Set(analyze(text, opts))];
   return unique.map((t) => `"${t.replace(/"/g, '""')}"`).join(' OR ');
 }

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HnswIndex } from './hnsw.ts';
-import { IndexFileError, inspectIndexFile } from './file-format.ts';
+import { IndexFileError } from './file-format.ts';
+import { scanIndexFile } from './integrity.ts';
 import { randomVectors } from './test-corpus.ts';
 
 const DIM = 16;
@@ -106,8 +107,9 @@ describe('HnswIndex', () => {
     index.remove(3);
     await index.writeAtomic(file);
     expect(fs.readdirSync(dir)).toEqual(['a.hnsw']);
-    const info = inspectIndexFile(file);
-    expect(info).toMatchObject({ dim: DIM, elements: 120, m: 8, efConstruction: 64 });
+    const info = scanIndexFile(file);
+    expect(info.header).toMatchObject({ dim: DIM, elements: 120, m: 8, efConstruction: 64 });
+    expect(info.live).toBe(119);
     const loaded = HnswIndex.load(file, DIM);
     expect(loaded.count).toBe(119);
     expect(loaded.liveLabels()).toEqual(index.liveLabels());
@@ -126,6 +128,23 @@ describe('HnswIndex', () => {
     await expect(build(80, 5).index.writeAtomic(file)).rejects.toThrow();
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect(HnswIndex.load(file, DIM).count).toBe(40);
+  });
+
+  it('a full disk (hnswlib writes silently short) is reported as "disk full" and leaves the previous file intact', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'a.hnsw');
+    await build(40).index.writeAtomic(file);
+    const before = fs.readFileSync(file);
+    // Every write to the temp file fails with ENOSPC (hnswlib ignores it), and the filesystem reports no space left.
+    fs.symlinkSync('/dev/full', `${file}.tmp-${process.pid}`);
+    const statfs = vi.spyOn(fs, 'statfsSync').mockReturnValue({ bavail: 0, bsize: 4096 } as fs.StatsFs);
+    try {
+      await expect(build(80, 5).index.writeAtomic(file)).rejects.toThrow(new RegExp(`^disk full: the index file ${file} could not be written completely \\(0\\.0 MiB free`));
+    } finally {
+      statfs.mockRestore();
+    }
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual(['a.hnsw']);
   });
 
   it('a write into a missing directory fails without creating anything', async () => {

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import hnswlib from 'hnswlib-node';
-import { IndexFileError, inspectIndexFile } from './file-format.ts';
+import { IndexFileError } from './file-format.ts';
+import { StoreError } from '../store/diagnose.ts';
+import { checkScan, scanIndexFile, scanIndexFileAsync, type ScanResult } from './integrity.ts';
 
 // hnswlib-node is CommonJS; the default import is its exports object.
 const { HierarchicalNSW } = hnswlib;
@@ -33,6 +35,20 @@ export interface HnswLoadOptions {
   liveCount?: number;
   /** Beam width for searches (default 128). */
   efSearch?: number;
+  /**
+   * What the writer recorded (index_versions.sha256 / bytes): the file must match it byte for
+   * byte. Without it only the structure is checked (files written before checksums existed).
+   */
+  sha256?: string | null;
+  bytes?: number | null;
+  /** Further checks of the scan (e.g. against the version's row); throw to refuse the file. */
+  verify?: (scan: ScanResult) => void;
+}
+
+/** The integrity facts of a written file, recorded with its version. */
+export interface WrittenFile {
+  sha256: string;
+  bytes: number;
 }
 
 const GROWTH = 1.5;
@@ -74,9 +90,15 @@ export class HnswIndex {
     return new HnswIndex(dim, native, 0, efSearch, []);
   }
 
-  /** Loads an index file (synchronously; see loadAsync for servers). */
+  /**
+   * Loads an index file (synchronously; see loadAsync for servers). The whole file is verified
+   * first (checksum when given, and the graph structure): hnswlib never sees a file that fails.
+   */
   static load(file: string, dim: number, opts: HnswLoadOptions = {}): HnswIndex {
-    checkFile(file, dim);
+    assertDim(dim);
+    const scan = scanIndexFile(file);
+    checkScan(file, scan, { dim, sha256: opts.sha256, bytes: opts.bytes });
+    opts.verify?.(scan);
     const native = new HierarchicalNSW('cosine', dim);
     native.readIndexSync(file, true);
     return HnswIndex.wrapLoaded(native, dim, opts);
@@ -84,7 +106,10 @@ export class HnswIndex {
 
   /** Loads an index file on libuv's thread pool so the event loop keeps serving meanwhile. */
   static async loadAsync(file: string, dim: number, opts: HnswLoadOptions = {}): Promise<HnswIndex> {
-    checkFile(file, dim);
+    assertDim(dim);
+    const scan = await scanIndexFileAsync(file);
+    checkScan(file, scan, { dim, sha256: opts.sha256, bytes: opts.bytes });
+    opts.verify?.(scan);
     const native = new HierarchicalNSW('cosine', dim);
     await native.readIndex(file, true);
     return HnswIndex.wrapLoaded(native, dim, opts);
@@ -206,18 +231,21 @@ export class HnswIndex {
 
   /**
    * Writes the index so that `file` is always either the old or the complete new file: write
-   * a temp file beside it, fsync it, rename over the target, fsync the directory.
+   * a temp file beside it, verify and checksum it, fsync it, rename over the target, fsync the
+   * directory. Returns the checksum and size to record with the version.
    */
-  async writeAtomic(file: string): Promise<void> {
+  async writeAtomic(file: string): Promise<WrittenFile> {
     const dir = path.dirname(file);
     const tmp = `${file}.tmp-${process.pid}`;
+    let scan: ScanResult;
     try {
       // hnswlib reports a failed open only as a silently empty file; probe writability first.
       fs.closeSync(fs.openSync(tmp, 'w'));
       await this.native.writeIndex(tmp);
-      const info = inspectIndexFile(tmp);
-      if (info.elements !== this.slots || info.dim !== this.dim) {
-        throw new IndexFileError(tmp, `written file holds ${info.elements}×${info.dim}, index has ${this.slots}×${this.dim}`);
+      // hnswlib does not check its writes (a full disk leaves a short file): read it back.
+      scan = scanIndexFile(tmp);
+      if (scan.header.elements !== this.slots || scan.header.dim !== this.dim) {
+        throw new IndexFileError(tmp, `written file holds ${scan.header.elements}×${scan.header.dim}, index has ${this.slots}×${this.dim}`);
       }
       const fd = fs.openSync(tmp, 'r+');
       try {
@@ -228,9 +256,10 @@ export class HnswIndex {
       fs.renameSync(tmp, file);
     } catch (err) {
       fs.rmSync(tmp, { force: true });
-      throw err;
+      throw diskFullOr(err, file, dir);
     }
     fsyncDir(dir);
+    return { sha256: scan.sha256, bytes: scan.bytes };
   }
 
   private toPoint(vector: Float32Array | readonly number[]): number[] {
@@ -269,9 +298,21 @@ function assertLabel(label: number): void {
   if (!Number.isInteger(label) || label < 0 || label > 0xffffffff) throw new Error(`label must be an integer in [0, 2^32), got ${label}`);
 }
 
-/** Checks completeness and dimension before hnswlib reads it (it would load garbage). */
-function checkFile(file: string, dim: number): void {
-  assertDim(dim);
-  const info = inspectIndexFile(file);
-  if (info.dim !== dim) throw new IndexFileError(file, `dimension ${info.dim}, expected ${dim}`);
+/**
+ * hnswlib ignores write errors, so a full disk shows up only as a short or malformed temp file.
+ * When the filesystem is (nearly) out of space, say so instead of "truncated".
+ */
+function diskFullOr(err: unknown, file: string, dir: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  let free: number | null = null;
+  try {
+    const s = fs.statfsSync(dir);
+    free = s.bavail * s.bsize;
+  } catch {
+    /* unknown */
+  }
+  const full = code === 'ENOSPC' || code === 'EDQUOT' || (err instanceof IndexFileError && free !== null && free < 64 * 2 ** 20);
+  if (!full) return err;
+  const freeText = free === null ? 'free space unknown' : `${(free / 2 ** 20).toFixed(1)} MiB free`;
+  return new StoreError('disk_full', `disk full: the index file ${file} could not be written completely (${freeText} in ${dir}); the previous version keeps serving. Free space and rerun.`, { cause: err });
 }

@@ -94,6 +94,66 @@ describe('DenseIndexReader', () => {
     expect(r.status()).toMatchObject({ version: v2.version_id, vectors: 8, error: null });
   });
 
+  it('at start, a corrupt active file is never loaded: the newest older version that verifies serves, and says so', async () => {
+    const ids = corpus.addDocument(6);
+    const v1 = await sync();
+    corpus.changeChunk(ids[0]);
+    const v2 = await sync();
+    const added = corpus.addDocument(2);
+    const v3 = await sync();
+    // v3: a flipped vector byte (structurally fine: only the checksum sees it); v2: bad entry point.
+    const f3 = path.join(dataDir, v3.file!);
+    const b3 = fs.readFileSync(f3);
+    b3[96 + Number(b3.readBigUInt64LE(40)) + 2] ^= 0x40; // inside element 0's vector
+    fs.writeFileSync(f3, b3);
+    const f2 = path.join(dataDir, v2.file!);
+    const b2 = fs.readFileSync(f2);
+    b2.writeUInt32LE(0xfffffff0, 52);
+    fs.writeFileSync(f2, b2);
+
+    const r = newReader();
+    await r.start();
+    const st = r.status();
+    expect(st).toMatchObject({ version: v1.version_id, activeVersion: v3.version_id, verified: 'checksum' });
+    expect(st.fallback).toMatchObject({ activeVersion: v3.version_id, servingVersion: v1.version_id });
+    expect(st.fallback!.reason).toMatch(/checksum mismatch/);
+    expect(JSON.stringify(st.fallback) + st.error!.message).not.toContain(dataDir); // status reaches API callers via `degraded`
+    expect(st.error).toMatchObject({ version: v3.version_id });
+    // v1's labels are chunk ids: still-live chunks are found; chunks added since are not in it.
+    expect(r.search(queryFor(ids[3]), 1)[0].label).toBe(ids[3]);
+    expect(r.search(queryFor(added[0]), 10).map((h) => h.label)).not.toContain(added[0]);
+
+    // A rebuilt version (what `kb index rebuild` writes) is picked up and clears the fallback.
+    const v4 = await syncDenseIndex({ db, dataDir, modelId: MODEL, dim: DIM, params, getVectors: makeGetVectors(MODEL, DIM), rebuild: true });
+    expect(await r.maybeReload({ force: true })).toBe(true);
+    expect(r.status()).toMatchObject({ version: v4.version_id, fallback: null, error: null });
+    expect(r.search(queryFor(added[0]), 1)[0].label).toBe(added[0]);
+  });
+
+  it('with no older version that verifies, serves no dense index (BM25 only) rather than a bad file', async () => {
+    corpus.addDocument(6);
+    const v1 = await sync();
+    const f1 = path.join(dataDir, v1.file!);
+    const b1 = fs.readFileSync(f1);
+    const level0 = 96 + Number(b1.readBigUInt64LE(16) * b1.readBigUInt64LE(24));
+    b1.fill(0xff, 96, Math.min(level0, 96 + 4096)); // up to 4 KB of level-0 data
+    fs.writeFileSync(f1, b1);
+    const r = newReader();
+    await r.start();
+    expect(r.ready).toBe(false);
+    expect(r.status()).toMatchObject({ version: null, activeVersion: v1.version_id, fallback: { activeVersion: v1.version_id, servingVersion: null } });
+    expect(r.search(new Float32Array(DIM).fill(0.1), 5)).toEqual([]);
+  });
+
+  it('a version written before checksums existed is loaded after the structural check, and reported as such', async () => {
+    corpus.addDocument(4);
+    await sync();
+    db.prepare('UPDATE index_versions SET sha256 = NULL, bytes = NULL').run();
+    const r = newReader();
+    await r.start();
+    expect(r.status()).toMatchObject({ vectors: 4, verified: 'structure_only', fallback: null });
+  });
+
   it('applies the filter to searches', async () => {
     const ids = corpus.addDocument(30);
     await sync();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -206,8 +207,46 @@ describe('syncDenseIndex', () => {
     const v1 = await sync();
     fs.writeFileSync(path.join(dataDir, v1.file!), 'garbage');
     const r = await sync();
-    expect(r).toMatchObject({ rebuilt: true, rebuild_reason: 'active_file_unreadable', vectors: 8 });
+    expect(r).toMatchObject({ rebuilt: true, rebuild_reason: 'active_file_corrupt', vectors: 8 });
     assertInvariant();
+    fs.rmSync(path.join(dataDir, r.file!));
+    corpus.addDocument(1);
+    expect(await sync()).toMatchObject({ rebuilt: true, rebuild_reason: 'active_file_unreadable', vectors: 9 });
+    assertInvariant();
+  });
+
+  it('records the SHA-256 and size of every file it writes', async () => {
+    corpus.addDocument(5);
+    const r = await sync();
+    const v = activeVersion(db)!;
+    const bytes = fs.readFileSync(path.join(dataDir, r.file!));
+    expect(v.bytes).toBe(bytes.length);
+    expect(v.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('a single flipped bit in the active file (header or vectors) triggers a rebuild, even on an idle run', async () => {
+    corpus.addDocument(20);
+    for (const offset of [52, 200, -9]) {
+      const v = await sync();
+      const file = path.join(dataDir, activeVersion(db)!.file);
+      const bytes = fs.readFileSync(file);
+      const at = offset < 0 ? bytes.length + offset : offset;
+      bytes[at] ^= 0x01; // a vector component or padding: structurally still valid, only the checksum sees it
+      fs.writeFileSync(file, bytes);
+      const r = await sync(); // nothing pending: the idle path must verify too
+      expect(r, `offset ${at} of version ${v.version_id}`).toMatchObject({ rebuilt: true, rebuild_reason: 'active_file_corrupt', vectors: 20 });
+      assertInvariant();
+    }
+  });
+
+  it('a version written before checksums existed is checked structurally, then gets its checksum recorded', async () => {
+    corpus.addDocument(6);
+    const v1 = await sync();
+    db.prepare('UPDATE index_versions SET sha256 = NULL, bytes = NULL').run();
+    const idle = await sync();
+    expect(idle).toMatchObject({ version_id: v1.version_id, rebuilt: false });
+    const bytes = fs.readFileSync(path.join(dataDir, v1.file!));
+    expect(activeVersion(db)).toMatchObject({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
   });
 
   it('rebuilds when SQLite and the active version disagree', async () => {
@@ -237,6 +276,18 @@ describe('syncDenseIndex', () => {
     expect(last.pruned).toEqual([`index/${slug}-v${versions[2]}.hnsw`, `index/${slug}-v${versions[3]}.hnsw`]);
     expect(indexFiles()).toEqual([`${slug}-v${last.version_id}.hnsw`]);
     assertInvariant();
+  });
+
+  it('removes files of versions that were never activated (a sync killed before its commit)', async () => {
+    corpus.addDocument(3);
+    const v1 = await sync();
+    const orphan = path.join(dataDir, 'index', 'local-test-e5-q8-v7.hnsw');
+    fs.copyFileSync(path.join(dataDir, v1.file!), orphan);
+    fs.writeFileSync(path.join(dataDir, 'index', 'x-v1.hnsw.corrupt'), 'kept');
+    corpus.addDocument(1);
+    await sync();
+    expect(fs.existsSync(orphan)).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'index', 'x-v1.hnsw.corrupt'))).toBe(true);
   });
 
   it('removes temp files left by a dead writer', async () => {

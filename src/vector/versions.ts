@@ -5,7 +5,8 @@ import type { DB } from '../store/index.ts';
 import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { HnswIndex, fsyncDir } from './hnsw.ts';
-import { inspectIndexFile } from './file-format.ts';
+import { backfillChecksum, loadVersion, verifyVersion } from './verify.ts';
+import { IndexIntegrityError, type ScanResult } from './integrity.ts';
 
 // Dense index versions. Invariant (crash safety): the live labels of the active version's file
 // are exactly { chunks.id : vector_label IS NOT NULL }. A sync builds a NEW file, then flips the
@@ -22,6 +23,9 @@ export interface IndexVersion {
   params: { m: number; ef_construction: number; max_elements: number };
   active: boolean;
   created_at: string;
+  /** SHA-256 and size of the file as written (null for versions written before migration 006). */
+  sha256: string | null;
+  bytes: number | null;
 }
 
 export interface DenseIndexParams {
@@ -47,7 +51,7 @@ export interface SyncProgress {
   total: number;
 }
 
-export type RebuildReason = 'no_active_version' | 'model_changed' | 'params_changed' | 'active_file_unreadable' | 'inconsistent' | 'forced';
+export type RebuildReason = 'no_active_version' | 'model_changed' | 'params_changed' | 'active_file_unreadable' | 'active_file_corrupt' | 'inconsistent' | 'forced';
 
 export interface SyncOptions {
   db: DB;
@@ -99,6 +103,8 @@ interface VersionRow {
   params: string;
   active: number;
   created_at: string;
+  sha256: string | null;
+  bytes: number | null;
 }
 
 const toVersion = (r: VersionRow): IndexVersion => ({ ...r, params: JSON.parse(r.params), active: r.active === 1 });
@@ -153,6 +159,7 @@ export async function syncDenseIndex(opts: SyncOptions): Promise<SyncReport> {
   const indexDir = path.join(dataDir, 'index');
   fs.mkdirSync(indexDir, { recursive: true });
   removeStaleTempFiles(indexDir, log);
+  removeOrphanFiles(db, indexDir, log);
 
   const active = activeVersion(db);
   // Chunks created after this point are left for the next sync.
@@ -168,7 +175,7 @@ export async function syncDenseIndex(opts: SyncOptions): Promise<SyncReport> {
   let index: HnswIndex | undefined;
   if (!reason && active) {
     const changes = pendingChanges(db);
-    if (changes.add === 0 && changes.remove === 0 && activeFileReadable(dataDir, active, log)) {
+    if (changes.add === 0 && changes.remove === 0 && activeFileSound(db, dataDir, active, log)) {
       return { version_id: active.id, file: active.file, added: 0, removed: 0, vectors: active.vectors, rebuilt: false, rebuild_reason: null, pruned: [], seconds: seconds() };
     }
     const loaded = loadForUpdate(db, dataDir, active, params, log);
@@ -239,7 +246,7 @@ export async function syncDenseIndex(opts: SyncOptions): Promise<SyncReport> {
     throw new SyncConflictError(`index file ${relFile} already belongs to a version: is another sync running?`);
   }
   opts.onProgress?.({ phase: 'write', done: 0, total: 1 });
-  await ix.writeAtomic(absFile);
+  const written = await ix.writeAtomic(absFile);
   opts.onProgress?.({ phase: 'write', done: 1, total: 1 });
 
   // 4. Activate: one transaction, so SQLite and the active file agree at every instant.
@@ -251,13 +258,15 @@ export async function syncDenseIndex(opts: SyncOptions): Promise<SyncReport> {
       if ((nowActive?.id ?? null) !== (active?.id ?? null)) {
         throw new SyncConflictError(`the active index version changed during the sync (${active?.id ?? 'none'} → ${nowActive?.id ?? 'none'})`);
       }
-      db.prepare('INSERT INTO index_versions (id, model_id, dim, file, vectors, params, active) VALUES (?, ?, ?, ?, ?, ?, 0)').run(
+      db.prepare('INSERT INTO index_versions (id, model_id, dim, file, vectors, params, active, sha256, bytes) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)').run(
         versionId,
         modelId,
         dim,
         relFile,
         vectors,
         JSON.stringify({ m: params.m, ef_construction: params.ef_construction, max_elements: ix.capacity }),
+        written.sha256,
+        written.bytes,
       );
       db.prepare('UPDATE index_versions SET active = 0 WHERE active = 1').run();
       db.prepare('UPDATE index_versions SET active = 1 WHERE id = ?').run(versionId);
@@ -303,13 +312,18 @@ function loadForUpdate(db: DB, dataDir: string, active: IndexVersion, params: De
     log.warn({ version: active.id, labelled, vectors: active.vectors }, 'labelled chunks disagree with the active version: rebuilding');
     return { reason: 'inconsistent' };
   }
+  // The whole file is verified (checksum, structure, header against the row) in the read that
+  // precedes hnswlib's: a corrupt file is rebuilt from the embedding cache instead of crashing.
   let index: HnswIndex;
+  let scanned: ScanResult | null = null;
   try {
-    index = HnswIndex.load(path.join(dataDir, active.file), active.dim, { liveCount: active.vectors, efSearch: params.ef_search });
+    index = loadVersion(dataDir, active, params.ef_search, (scan) => (scanned = scan));
   } catch (err) {
-    log.warn({ version: active.id, file: active.file, err: (err as Error).message }, 'active index file unreadable: rebuilding');
-    return { reason: 'active_file_unreadable' };
+    const corrupt = err instanceof IndexIntegrityError;
+    log.warn({ version: active.id, file: active.file, err: (err as Error).message }, `active index file ${corrupt ? 'failed verification' : 'unreadable'}: rebuilding`);
+    return { reason: corrupt ? 'active_file_corrupt' : 'active_file_unreadable' };
   }
+  if (scanned) backfillChecksum(db, active, scanned);
   // Cheap spot check that the file holds what SQLite says it holds.
   const sample = db.prepare('SELECT id FROM chunks WHERE vector_label IS NOT NULL ORDER BY random() LIMIT ?').pluck().all(SAMPLE_CHECK) as number[];
   const missing = sample.filter((id) => !index.has(id));
@@ -320,15 +334,17 @@ function loadForUpdate(db: DB, dataDir: string, active: IndexVersion, params: De
   return { index };
 }
 
-/** Header + structure check only (no vectors read), so an idle sync stays cheap. */
-function activeFileReadable(dataDir: string, active: IndexVersion, log: Logger): boolean {
-  try {
-    const info = inspectIndexFile(path.join(dataDir, active.file));
-    if (info.dim === active.dim) return true;
-    log.warn({ version: active.id, file: active.file, dim: info.dim }, 'active index file has the wrong dimension');
-  } catch (err) {
-    log.warn({ version: active.id, file: active.file, err: (err as Error).message }, 'active index file unreadable');
+/**
+ * Full verification of the active file (one sequential read: checksum + structure), so an idle
+ * weekly run notices a file that went bad since it was written and rebuilds it.
+ */
+function activeFileSound(db: DB, dataDir: string, active: IndexVersion, log: Logger): boolean {
+  const check = verifyVersion(dataDir, active);
+  if (check.ok) {
+    if (backfillChecksum(db, active, check)) log.info({ version: active.id }, 'recorded the checksum of an index file written before checksums existed');
+    return true;
   }
+  log.warn({ version: active.id, file: active.file, problem: check.problem }, 'active index file failed verification');
   return false;
 }
 
@@ -371,6 +387,20 @@ export function pruneVersions(db: DB, dataDir: string, keep: number, log: Logger
   }
   if (removed.length) fsyncDir(path.join(dataDir, 'index'));
   return removed;
+}
+
+/**
+ * Removes index files no version refers to: written by a sync killed before its activation
+ * committed. Safe because syncs are serialised by the ingestion lock (the caller holds it), so
+ * no other sync can be between its rename and its commit. `.corrupt` files are kept for the operator.
+ */
+function removeOrphanFiles(db: DB, indexDir: string, log: Logger): void {
+  const known = new Set(listVersions(db).map((v) => path.basename(v.file)));
+  for (const name of fs.readdirSync(indexDir)) {
+    if (!name.endsWith('.hnsw') || known.has(name)) continue;
+    fs.rmSync(path.join(indexDir, name), { force: true });
+    log.info({ file: name }, 'removed an index file of a version that was never activated');
+  }
 }
 
 /** Removes temp files left by writers that died mid-write (their pid is gone). */

@@ -43,7 +43,8 @@ describe('kb CLI', () => {
     const s = kb(['status', '--json']);
     expect(s.code).toBe(0);
     const j = JSON.parse(s.stdout);
-    expect(Object.keys(j).sort()).toEqual(['chunks', 'documents', 'index', 'last_run', 'pending_embeddings']);
+    expect(Object.keys(j).sort()).toEqual(['chunks', 'documents', 'index', 'index_health', 'last_run', 'pending_embeddings']);
+    expect(j.index_health).toMatchObject({ state: 'no_index', serving: null });
     expect(j.pending_embeddings).toBe(j.chunks); // no model here: everything waits for the dense leg
     expect(j.index).toBeNull();
     expect(j.last_run).toMatchObject({ id: 1, status: 'succeeded' });

@@ -27,13 +27,16 @@ function readmeSnippets(markdown: string): Snippet[] {
   return out;
 }
 
-/** `curl …` commands of a bash block, with backslash continuations joined. */
+/**
+ * `curl …` commands of a bash block that talk to a local `kb serve` on the default port, with
+ * backslash continuations joined (examples for other hosts — a cluster, a container — cannot run here).
+ */
 function curlCommands(bash: string): string[] {
   return bash
     .replace(/\\\n\s*/g, ' ')
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l.startsWith('curl '));
+    .filter((l) => l.startsWith('curl ') && /(localhost|127\.0\.0\.1):8080\//.test(l));
 }
 
 const readme = fs.readFileSync(path.join(projectRoot, 'README.md'), 'utf8');

@@ -63,6 +63,9 @@ describe('generated answers', () => {
         snippet: expect.stringContaining('12 billion yuan'),
         kind: 'news',
         published_at: '2024-01-15T00:00:00Z',
+        page: null,
+        source: 'fixture',
+        chunk_ids: [expect.any(Number)],
       },
     ]);
     expect(extra.kb).toMatchObject({ mode: 'generated', fallback: null });

@@ -31,11 +31,11 @@ describe('health, readiness, metrics, request ids', () => {
     const bm25Only = await fetch(`${t.server.url}/readyz`);
     expect(bm25Only.status).toBe(200);
     expect(await bm25Only.json()).toMatchObject({ status: 'ready', checks: { index: { ok: true, degraded: true, detail: expect.stringMatching(/BM25 only/) } } });
-    // A version exists but is not loaded yet: not ready.
+    // A version exists but is not loaded yet: BM25 answers meanwhile, so ready, and degraded.
     activeVersion = 3;
-    const notReady = await fetch(`${t.server.url}/readyz`);
-    expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toMatchObject({ status: 'not_ready', checks: { store: { ok: true }, index: { ok: false } } });
+    const loading = await fetch(`${t.server.url}/readyz`);
+    expect(loading.status).toBe(200);
+    expect(await loading.json()).toMatchObject({ status: 'ready', degraded: true, checks: { store: { ok: true }, bm25: { ok: true }, index: { ok: true, state: 'loading' } } });
     loaded = true;
     const ready = await fetch(`${t.server.url}/readyz`);
     expect(ready.status).toBe(200);

@@ -2,6 +2,8 @@ import OpenAI from 'openai';
 import { createKey, type KeyScope } from '../../../src/auth/keys.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import { silentLogger } from '../../../src/log/index.ts';
+import { createHybridRetriever } from '../../../src/retrieval/hybrid.ts';
+import type { Retriever } from '../../../src/retrieval/types.ts';
 import { startServer, type RunningServer, type StartServerOptions } from '../../../serve/main.ts';
 import { createFixture, TestRetriever, type Fixture } from './corpus.ts';
 import type { ScriptedUpstream } from './scripted-upstream.ts';
@@ -17,6 +19,8 @@ export interface TestServerOptions {
   authMode?: 'off' | 'required';
   leakyRetriever?: boolean;
   degraded?: string[];
+  /** Serve with the real hybrid retriever (BM25 leg over the fixture store, no dense leg) instead of the test double. */
+  realRetriever?: boolean;
   server?: Partial<StartServerOptions>;
 }
 
@@ -24,6 +28,8 @@ export interface TestServer {
   server: RunningServer;
   fixture: Fixture;
   retriever: TestRetriever;
+  /** The retriever the server uses (the test double unless realRetriever). */
+  serving: Retriever;
   secrets: string[];
   baseURL: string;
   client(key?: string, opts?: { maxRetries?: number }): OpenAI;
@@ -50,10 +56,11 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const config = loadConfig({ env: {}, overrides });
   const secrets = (o.keys ?? []).map((k) => createKey(fixture.db, k).secret);
   const retriever = new TestRetriever(fixture.db, { ignoreAcl: o.leakyRetriever, degraded: o.degraded });
+  const serving: Retriever = o.realRetriever ? createHybridRetriever({ db: fixture.db, dense: null, embedder: null, config }) : retriever;
   let server: RunningServer;
   try {
     server = await startServer(config, {
-      retriever,
+      retriever: serving,
       db: fixture.db,
       log: silentLogger,
       port: 0,
@@ -70,6 +77,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     server,
     fixture,
     retriever,
+    serving,
     secrets,
     baseURL,
     client: (key = secrets[0] ?? 'unused', opts = {}) => new OpenAI({ baseURL, apiKey: key, maxRetries: opts.maxRetries ?? 0, timeout: 10_000 }),

@@ -26,7 +26,10 @@ export interface Reply {
   stallAfter?: number;
   /** Reply with this HTTP error instead. */
   error?: { status: number; message: string; retryable?: boolean };
-  usage?: { prompt_tokens: number; completion_tokens: number };
+  /** Reported token usage (any value: tests send invalid usage too). */
+  usage?: { prompt_tokens: unknown; completion_tokens: unknown };
+  /** Fault injection: write the whole reply (status, headers, bytes) yourself, after delayMs. */
+  raw?: (res: http.ServerResponse, req: UpstreamRequest) => void | Promise<void>;
 }
 
 export type Script = (req: UpstreamRequest, index: number) => Reply;
@@ -88,6 +91,10 @@ export class ScriptedUpstream {
     const reply = this.script(record, index);
     if (reply.delayMs) await sleep(reply.delayMs);
     if (res.destroyed) return;
+    if (reply.raw) {
+      await reply.raw(res, record);
+      return;
+    }
     if (reply.error) {
       res.writeHead(reply.error.status, { 'content-type': 'application/json', 'x-should-retry': reply.error.retryable ? 'true' : 'false', 'retry-after-ms': '10' });
       res.end(JSON.stringify({ error: { message: reply.error.message, type: 'error', code: null } }));
@@ -100,7 +107,7 @@ export class ScriptedUpstream {
       const message: Record<string, unknown> = { role: 'assistant', content };
       if (reply.reasoning) message.reasoning_content = reply.reasoning;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message, finish_reason: 'stop' }], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } }));
+      res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message, finish_reason: 'stop' }], usage: { ...usage, total_tokens: Number(usage.prompt_tokens) + Number(usage.completion_tokens) } }));
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -116,7 +123,7 @@ export class ScriptedUpstream {
       send({ content: chunks[i] });
     }
     send({}, 'stop');
-    res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } })}\n\n`);
+    res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage: { ...usage, total_tokens: Number(usage.prompt_tokens) + Number(usage.completion_tokens) } })}\n\n`);
     res.end('data: [DONE]\n\n');
   }
 }
