@@ -38,6 +38,7 @@ WORKDIR /app
 COPY --from=prune /app/node_modules ./node_modules
 COPY --from=prune /app/package.json /app/package-lock.json /app/tsconfig.json ./
 COPY --from=prune /app/bin ./bin
+COPY --from=prune /app/cli ./cli
 COPY --from=prune /app/config ./config
 COPY --from=prune /app/src ./src
 COPY --from=prune /app/serve ./serve

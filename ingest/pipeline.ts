@@ -25,7 +25,7 @@ import { emptyReport, type RunReport } from './report.ts';
 import { resolveSources } from './resolve-sources.ts';
 import { StageClock } from './stage-clock.ts';
 import { describeStoreError, faultOf, type StoreFault } from '../src/store/diagnose.ts';
-import { storePath } from '../src/cli/context.ts';
+import { storePath } from '../src/store/index.ts';
 import { publishAfterIngest } from './publish.ts';
 
 export interface IngestOptions {

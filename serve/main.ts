@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { countActiveKeys } from '../src/auth/keys.ts';
 import { resolveBindHost } from './bind.ts';
-import { storePath } from '../src/cli/context.ts';
+import { storePath } from '../src/store/index.ts';
 import type { Config } from '../src/config/index.ts';
 import type { Assistant } from '../src/llm/assistants.ts';
 import { createLogger, type Logger } from '../src/log/index.ts';

@@ -27,6 +27,8 @@ export interface EvalSample {
   references: string[];
   /** The prompt already holds retrieved passages (RAFT samples). */
   grounded: boolean;
+  /** Asked with a held-out phrasing (never seen in train): generalisation, not recall of wording. */
+  heldout: boolean;
 }
 
 export interface Rejected {
@@ -89,6 +91,7 @@ export function readEvalSamples(file: string): { samples: EvalSample[]; rejected
       question,
       references: [messages[lastAssistant].content as string, ...extra],
       grounded: kind === 'raft',
+      heldout: rec.heldout === true || meta.heldout === true,
     });
   });
   return { samples, rejected };

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
 import { OpenAIChatModel } from '../../src/llm/openai-chat-model.ts';
 import { openStore, type DB } from '../../src/store/index.ts';
 import { deployAdapter } from '../registry/deploy.ts';
@@ -14,6 +15,7 @@ import { evaluateRun, type EvaluateRunOptions } from './evaluate-run.ts';
 let dir: string;
 let db: DB;
 let server: ScriptedServer;
+const cfg = loadConfig({ env: {} });
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-evalrun-'));
@@ -60,8 +62,8 @@ function succeededRun(name: string) {
 const options = (run: ReturnType<typeof succeededRun>): EvaluateRunOptions => ({
   db, run, assistant: 'kb', target: { baseUrl: server.url }, baseModelName: 'base',
   chatFor: (model) => new OpenAIChatModel({ upstreamName: 't', baseUrl: server.url, apiKey: '', timeoutMs: 5000, maxRetries: 0, model }),
-  retriever: null, retrievalUnavailable: 'no index in this test', persona: '', instructionsIn: 'system',
-  contextTokens: 1000, maxTokens: 64, topK: 3, concurrency: 2, maxSamples: 0, refusalPatterns: [],
+  assistantSettings: { ...cfg.assistants['kb-assistant'], system_prompt: '', instructions_in: 'system' }, config: cfg,
+  retriever: null, retrievalUnavailable: 'no index in this test', maxTokens: 64, topK: 3, concurrency: 2, maxSamples: 0, refusalPatterns: [],
 });
 
 describe('evaluateRun', () => {

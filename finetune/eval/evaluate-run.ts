@@ -1,4 +1,6 @@
 import path from 'node:path';
+import type { Config } from '../../src/config/index.ts';
+import type { AssistantConfig } from '../../src/config/sections/chat.ts';
 import type { ChatModel } from '../../src/llm/chat-model.ts';
 import type { Retriever } from '../../src/retrieval/types.ts';
 import type { DB } from '../../src/store/index.ts';
@@ -24,13 +26,15 @@ export interface EvaluateRunOptions {
   baseModelName: string;
   /** A chat client for one model name at the upstream (no adapter fallback: a missing model must fail). */
   chatFor(model: string): ChatModel;
+  /** The assistant's id and settings: the same prompt, budget and <think> handling as chat. */
+  assistantSettings: AssistantConfig;
+  /** The chat server's sections the answer pipeline reads (retrieval defaults, snippets, rewrite). */
+  config: Pick<Config, 'chat' | 'retrieval' | 'limits'>;
   retriever: Retriever | null;
   retrievalUnavailable?: string;
-  persona: string;
-  instructionsIn: 'system' | 'user';
-  contextTokens: number;
   maxTokens: number;
-  topK: number;
+  /** undefined = the chat default (retrieval.top_k). */
+  topK?: number;
   concurrency: number;
   /** 0 = all test samples. */
   maxSamples: number;
@@ -62,16 +66,17 @@ export async function evaluateRun(opts: EvaluateRunOptions): Promise<EvaluateRun
     throw new Error(`the upstream does not serve adapter "${adapter.version}" and has no runtime LoRA loading. Serve it, then rerun:\n${servingInstructions(adapter).join('\n')}`);
   }
 
+  const assistantFor = (model: string) => ({ id: opts.assistant, settings: opts.assistantSettings, model: opts.chatFor(model) });
   const models: EvalModel[] = [
-    { role: 'base', name: opts.baseModelName, chat: opts.chatFor(opts.baseModelName) },
-    { role: 'adapter', name: adapter.version, chat: opts.chatFor(adapter.version) },
+    { role: 'base', name: opts.baseModelName, assistant: assistantFor(opts.baseModelName) },
+    { role: 'adapter', name: adapter.version, assistant: assistantFor(adapter.version) },
   ];
   const notes: string[] = [];
   const incumbent = activeAdapter(db, opts.assistant);
   let incumbentName: string | null = null;
   if (incumbent && incumbent.id !== adapter.id) {
     if (await ensureServed(opts.target, served, incumbent)) {
-      models.push({ role: 'active', name: incumbent.version, chat: opts.chatFor(incumbent.version) });
+      models.push({ role: 'active', name: incumbent.version, assistant: assistantFor(incumbent.version) });
       incumbentName = incumbent.version;
     } else {
       notes.push(`the active adapter ${incumbent.version} is not served: the gate falls back to its own eval report`);
@@ -96,10 +101,8 @@ export async function evaluateRun(opts: EvaluateRunOptions): Promise<EvaluateRun
     models,
     retriever: opts.retriever,
     retrievalUnavailable: opts.retrievalUnavailable,
+    config: opts.config,
     topK: opts.topK,
-    contextTokens: opts.contextTokens,
-    persona: opts.persona,
-    instructionsIn: opts.instructionsIn,
     maxTokens: opts.maxTokens,
     concurrency: opts.concurrency,
     refusalPatterns: opts.refusalPatterns,

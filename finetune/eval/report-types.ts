@@ -26,6 +26,9 @@ export interface SettingResult {
    * refusing on no-record samples. The promotion gate compares this.
    */
   score: number | null;
+  /** EM / F1 on answerable samples asked with a held-out phrasing (what augmentation should raise). */
+  heldout_em?: number | null;
+  heldout_f1?: number | null;
 }
 
 export interface EvalReport {

@@ -8,7 +8,11 @@ export interface SampleResult {
   id: string;
   setting: SettingName;
   refusalSample: boolean;
+  /** The sample used a held-out phrasing. */
+  heldout?: boolean;
   prediction: string;
+  /** doc_id of each citation the answer carries (as the chat response's `citations`). */
+  citations?: number[];
   error: string | null;
   em: number;
   f1: number;
@@ -38,11 +42,13 @@ export function aggregate(setting: SettingName, model: string, retrieval: boolea
     refusal_accuracy: round(mean(noRecord.map((r) => (r.refused ? 1 : 0)))),
     false_refusal_rate: round(mean(answerable.map((r) => (r.refused ? 1 : 0)))),
     score: round(mean(credit)),
+    heldout_em: round(mean(answerable.filter((r) => r.heldout).map((r) => r.em))),
+    heldout_f1: round(mean(answerable.filter((r) => r.heldout).map((r) => r.f1))),
   };
 }
 
 export function skipped(setting: SettingName, model: string, retrieval: boolean, reason: string): SettingResult {
-  return { setting, model, retrieval, status: 'skipped', skipped_reason: reason, n: 0, scored: 0, errors: 0, em: null, f1: null, rouge_l: null, refusal_accuracy: null, false_refusal_rate: null, score: null };
+  return { setting, model, retrieval, status: 'skipped', skipped_reason: reason, n: 0, scored: 0, errors: 0, em: null, f1: null, rouge_l: null, refusal_accuracy: null, false_refusal_rate: null, score: null, heldout_em: null, heldout_f1: null };
 }
 
 const pct = (x: number | null) => (x == null ? '–' : (x * 100).toFixed(1));
@@ -66,6 +72,9 @@ export function renderMarkdown(r: EvalReport): string {
     'All figures are percentages. EM / F1 / ROUGE-L: answerable samples (normalised; Chinese scored per character).',
     'Refusal acc.: no-record samples answered with a refusal. False refusals: answerable samples refused.',
     `Score: mean per-sample credit (F1, or 1 for a correct refusal) — the promotion gate compares \`${r.primary}\`.`,
+    ...(r.settings.some((s) => s.heldout_f1 != null)
+      ? ['', 'Held-out phrasings (answerable samples asked with wording never trained on — what augmentation should raise):', '', ...r.settings.filter((s) => s.heldout_f1 != null).map((s) => `- ${s.setting}: EM ${pct(s.heldout_em ?? null)}, F1 ${pct(s.heldout_f1 ?? null)}`)]
+      : []),
     ...(r.notes.length ? ['', '## Notes', '', ...r.notes.map((n) => `- ${n}`)] : []),
     '',
   ].join('\n');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
 import { OpenAIChatModel } from '../../src/llm/openai-chat-model.ts';
 import type { RetrievalHit, Retriever } from '../../src/retrieval/types.ts';
 import { startScriptedVllm, type ScriptedServer } from '../registry/fixtures/scripted-vllm.ts';
@@ -16,7 +17,7 @@ let server: ScriptedServer;
 // Two answerable questions and one no-record question.
 const lines = [
   { id: 'a', kind: 'single_fact', lang: 'zh', messages: [{ role: 'system', content: '你是助手' }, { role: 'user', content: '华为总部在哪个城市？' }, { role: 'assistant', content: '深圳' }] },
-  { id: 'b', kind: 'single_fact', lang: 'en', messages: [{ role: 'user', content: 'Who founded Acme?' }, { role: 'assistant', content: 'Jane Doe founded Acme.' }], answer_values: ['Jane Doe'] },
+  { id: 'b', kind: 'single_fact', lang: 'en', heldout: true, messages: [{ role: 'user', content: 'Who founded Acme?' }, { role: 'assistant', content: 'Jane Doe founded Acme.' }], answer_values: ['Jane Doe'] },
   { id: 'r', kind: 'refusal', lang: 'en', messages: [{ role: 'user', content: 'What is the ticker of Zorblat?' }, { role: 'assistant', content: 'I have no record of a company called Zorblat.' }] },
 ];
 
@@ -55,7 +56,14 @@ const retriever: Retriever = {
     return { hits: req.query.includes('华为') ? [hit('华为总部位于深圳。')] : [], timings: {}, degraded: [] };
   },
 };
-const model = (role: EvalModel['role'], name: string): EvalModel => ({ role, name, chat: new OpenAIChatModel({ upstreamName: 'test', baseUrl: server.url, apiKey: '', timeoutMs: 5000, maxRetries: 0, model: name }) });
+// The assistant's settings as a server would have them; an empty persona and instructions in the system message.
+const config = loadConfig({ env: {} });
+const settings = { ...config.assistants['kb-assistant'], system_prompt: '', instructions_in: 'system' as const };
+const model = (role: EvalModel['role'], name: string): EvalModel => ({
+  role,
+  name,
+  assistant: { id: 'kb-assistant', settings, model: new OpenAIChatModel({ upstreamName: 'test', baseUrl: server.url, apiKey: '', timeoutMs: 5000, maxRetries: 0, model: name }) },
+});
 
 describe('eval dataset', () => {
   it('prefers sample records, keeps bad lines with reasons, marks refusals', () => {
@@ -64,7 +72,7 @@ describe('eval dataset', () => {
     expect(findSplitFile(dir, 'test', 'chat')).toBe(path.join(dir, 'test.jsonl'));
     expect(() => findSplitFile(dir, 'val', 'chat')).toThrow(/no val split/);
     const { samples, rejected } = readEvalSamples(file);
-    expect(samples.map((s) => [s.id, s.refusal])).toEqual([['a', false], ['b', false], ['r', true]]);
+    expect(samples.map((s) => [s.id, s.refusal, s.heldout])).toEqual([['a', false, false], ['b', false, true], ['r', true, false]]);
     expect(samples[0].prompt).toHaveLength(2);
     expect(samples[1].references).toEqual(['Jane Doe founded Acme.', 'Jane Doe']);
     expect(rejected).toEqual([
@@ -92,7 +100,7 @@ describe('runEval against a scripted OpenAI-compatible server', () => {
     const { report, results } = await runEval({
       run: 'r1', adapter: 'cand', baseModel: 'base', incumbent: null, testFile: file, samples, rejected,
       models: [model('base', 'base'), model('adapter', 'cand')],
-      retriever, topK: 5, contextTokens: 1000, persona: '', instructionsIn: 'system', maxTokens: 64, concurrency: 2,
+      retriever, config, topK: 5, maxTokens: 64, concurrency: 2,
       now: () => new Date('2026-01-02T00:00:00Z'),
     });
     const by = Object.fromEntries(report.settings.map((s) => [s.setting, s]));
@@ -105,6 +113,9 @@ describe('runEval against a scripted OpenAI-compatible server', () => {
     // adapter + rag: the <think> block is stripped before scoring.
     expect(by['adapter+rag']).toMatchObject({ em: 1, score: 1 });
     expect(report.primary).toBe('adapter+rag');
+    // The held-out phrasing (sample b) on its own: the adapter generalised, the base did not.
+    expect(by.adapter).toMatchObject({ heldout_em: 1, heldout_f1: 1 });
+    expect(by.base).toMatchObject({ heldout_em: 0 });
     expect(report).toMatchObject({ samples: 3, answerable: 2, refusal_samples: 1 });
     expect(report.notes.join('\n')).toContain('2 test lines could not be used');
     expect(results).toHaveLength(12);
@@ -118,6 +129,7 @@ describe('runEval against a scripted OpenAI-compatible server', () => {
     const md = renderMarkdown(report);
     expect(md).toContain('| adapter+rag | cand | 100.0 | 100.0 | 100.0 | 100.0 | 100.0 | 0.0 | 3/3 | 0 |');
     expect(md).toContain('| base+rag | base | 33.3 | 50.0 | 50.0 | 50.0 | 0.0 | 0.0 | 3/3 | 0 |');
+    expect(md).toContain('- adapter: EM 100.0, F1 100.0');
   });
 
   it('reports the rag settings as skipped when retrieval is unavailable, and request errors per setting', async () => {
@@ -126,7 +138,7 @@ describe('runEval against a scripted OpenAI-compatible server', () => {
     const { report } = await runEval({
       run: 'r1', adapter: 'missing', baseModel: 'base', incumbent: null, testFile: file, samples, rejected: [],
       models: [model('base', 'base'), model('adapter', 'missing')],
-      retriever: null, retrievalUnavailable: 'no index', topK: 5, contextTokens: 1000, persona: '', instructionsIn: 'system', maxTokens: 64, concurrency: 1,
+      retriever: null, retrievalUnavailable: 'no index', config, topK: 5, maxTokens: 64, concurrency: 1,
     });
     const by = Object.fromEntries(report.settings.map((s) => [s.setting, s]));
     expect(by['base+rag']).toMatchObject({ status: 'skipped', skipped_reason: 'no index' });

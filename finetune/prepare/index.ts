@@ -21,6 +21,7 @@ import { absentAttributeSpecs, unknownEntitySpecs } from './specs-refusals.ts';
 import { splitSamples } from './split.ts';
 import { loadTokenCounter, PER_MESSAGE_OVERHEAD, sampleTokens } from './tokens.ts';
 import { assistantText, type Sample, type Split } from './types.ts';
+import { augmentTrain, type AugmentOptions, type AugmentStats } from './augment.ts';
 
 // `kb finetune prepare`: core records → grounded Q&A samples (single facts, relations and lists,
 // composites, refusals, RAFT) → PII guard, grounding check, length filters, dedupe → splits with
@@ -41,6 +42,8 @@ export interface PrepareOptions {
   modelsDir?: string;
   /** Overrides the tokenizer lookup (tests). */
   tokenCounter?: TokenCounter;
+  /** Question augmentation through the chat upstream (finetune.augment); absent = off. */
+  augment?: AugmentOptions | null;
 }
 
 export interface PrepareSummary {
@@ -126,6 +129,15 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
   filtered.test_leak = split.leaked;
   filtered.test_untaught = split.untaught;
   const splits = { train: split.train, val: split.val, test: split.test };
+  // 5. Augmentation: question variants of train samples only; test and val are never touched.
+  let augmentation: AugmentStats | null = null;
+  if (opts.augment) {
+    const a = await augmentTrain(splits.train, splits.test, opts.augment);
+    for (const x of a.samples) x.tokens = sampleTokens(x, tokenCounter);
+    splits.train = [...splits.train, ...a.samples];
+    augmentation = a.stats;
+    if (a.stats.rejected.failed) ctx.warnings.push(`augmentation: ${a.stats.rejected.failed} upstream request(s) failed (first: ${a.stats.first_error})`);
+  }
   const outDir = path.resolve(opts.outDir);
   fs.mkdirSync(outDir, { recursive: true });
   const files = writeExports(outDir, splits);
@@ -140,6 +152,7 @@ export async function prepareDataset(opts: PrepareOptions): Promise<PrepareSumma
     duplicates: { exact: d.exact, near: d.near, before },
     filtered,
     raft,
+    augmentation,
     warnings: ctx.warnings,
     minSamplesPerType: ft.min_samples_per_type,
     maxLanguageShare: ft.max_language_share,

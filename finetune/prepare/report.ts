@@ -1,6 +1,7 @@
 import { columnsOf, relationFields, type CoreConfig } from '../../src/core/schema.ts';
 import type { CoreEntities } from '../../src/core/store.ts';
 import type { RaftStats } from './raft.ts';
+import type { AugmentStats } from './augment.ts';
 import type { Sample, Split } from './types.ts';
 
 // The quality report written next to the data (report.json + report.md): what is in the set,
@@ -35,6 +36,8 @@ export interface QualityReport {
     field_share: number;
   };
   raft: RaftStats;
+  /** null when augmentation was off (finetune.augment.enabled). */
+  augmentation: AugmentStats | null;
   warnings: string[];
 }
 
@@ -88,6 +91,7 @@ export interface ReportInput {
   duplicates: { exact: number; near: number; before: number };
   filtered: Record<string, number>;
   raft: RaftStats;
+  augmentation?: AugmentStats | null;
   warnings: string[];
   minSamplesPerType: number;
   maxLanguageShare: number;
@@ -134,6 +138,7 @@ export function buildReport(r: ReportInput): QualityReport {
     filtered: r.filtered,
     coverage: { entities, fields: fc.fields, entity_share: share(covered, total), field_share: fc.field_share },
     raft: r.raft,
+    augmentation: r.augmentation ?? null,
     warnings,
   };
 }
@@ -169,6 +174,11 @@ export function reportMarkdown(q: QualityReport): string {
     ``,
     `## RAFT`,
     `Passages via ${q.raft.path}; ${q.raft.samples} samples from ${q.raft.candidates} candidate facts (${q.raft.no_oracle_passage} without a passage stating the fact; ${q.raft.oracle_dropped} with the oracle dropped).`,
+    ``,
+    `## Augmentation`,
+    q.augmentation
+      ? `Train questions rewritten by the chat upstream: ${q.augmentation.accepted.paraphrase} paraphrases and ${q.augmentation.accepted.back_translation} zh↔en back-translations accepted (cap ${q.augmentation.cap}) from ${q.augmentation.originals} originals; ${q.augmentation.upstream_calls} upstream calls, ${q.augmentation.cache_hits} from the cache. Rejected: ${Object.entries(q.augmentation.rejected).map(([k, v]) => `${v} ${k.replace('_', ' ')}`).join(', ')}.${q.augmentation.first_error ? ` First error: ${q.augmentation.first_error}` : ''}`
+      : 'Off (finetune.augment.enabled: false).',
     ``,
     `## Warnings`,
     q.warnings.length ? q.warnings.map((w) => `- ${w}`).join('\n') : 'None.',

@@ -50,6 +50,8 @@ export interface Sample {
   distractors?: number[];
   split?: Split;
   tokens?: number;
+  /** A question variant written by the chat upstream (finetune/prepare/augment.ts); train only. */
+  augmented?: 'paraphrase' | 'back_translation';
 }
 
 export const userText = (s: Sample): string => s.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');

@@ -5,6 +5,7 @@ import readline from 'node:readline';
 import { nowIso, type DB } from '../../src/store/index.ts';
 import { TRAINER_SCRIPT, writeRunConfig, type RunConfig } from '../train/run-config.ts';
 import { parseTrainerLine, type TrainerEvent } from './protocol.ts';
+import { captureRepro, withMeasured, type PlannerEstimate } from './repro.ts';
 import { getRun, insertRun, reconcileStaleRuns, requireRun, updateRun, type RunRecord } from './store.ts';
 
 // Creates run folders, launches train_lora.py as a child process, follows its JSON-line
@@ -45,15 +46,15 @@ export function runFolder(runsDir: string, name: string): string {
   return path.resolve(runsDir, name);
 }
 
-/** Makes the run folder, writes run.json and records the run as 'created'. */
-export function createRun(db: DB, opts: { runsDir: string; config: RunConfig; trigger?: string }): RunRecord {
+/** Makes the run folder, writes run.json and records the run as 'created' with its reproducibility record. */
+export function createRun(db: DB, opts: { runsDir: string; config: RunConfig; trigger?: string; planner?: PlannerEstimate | null }): RunRecord {
   const name = opts.config.run_name;
   if (getRun(db, name)) throw new Error(`a fine-tune run named "${name}" exists already; pick another --name`);
   const dir = runFolder(opts.runsDir, name);
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new Error(`run folder ${dir} exists and is not empty`);
   fs.mkdirSync(dir, { recursive: true });
   writeRunConfig(path.join(dir, 'run.json'), opts.config);
-  return insertRun(db, { name, config: opts.config, path: dir, trigger: opts.trigger });
+  return insertRun(db, { name, config: opts.config, path: dir, trigger: opts.trigger, repro: captureRepro(opts.config, opts.planner ?? null) });
 }
 
 /** The argv that launches the trainer (torchrun for more than one process). */
@@ -174,6 +175,7 @@ export async function launchTrainer(db: DB, ref: number | string, launcher: Trai
       adapterPath: typeof finalSummary.adapter_dir === 'string' ? finalSummary.adapter_dir : null,
       mergedPath: typeof finalSummary.merged_dir === 'string' ? finalSummary.merged_dir : null,
       datasetHash: typeof finalSummary.dataset_hash === 'string' ? finalSummary.dataset_hash : null,
+      ...(run.repro ? { repro: withMeasured(run.repro, finalSummary) } : {}),
     });
   } else if (interrupted || exit.code === EXIT_INTERRUPTED || (exit.signal != null && !finalError)) {
     const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;

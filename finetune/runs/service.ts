@@ -7,7 +7,10 @@ import { adapterForRun, registerAdapter, versionFor, type AdapterRecord } from '
 import { buildRunConfig, type RunConfig, type TrainingRecommendation } from '../train/run-config.ts';
 import { createRun, launchTrainer, resumeRun, type RunHooks, type TrainerLauncher } from './orchestrator.ts';
 import { getRun, type RunRecord } from './store.ts';
-import { recordThroughput, type ThroughputRecord } from '../plan/throughput.ts';
+import { readThroughputFile, recordThroughput, type ThroughputRecord } from '../plan/throughput.ts';
+import { trainSplitTokens } from '../plan/dataset-size.ts';
+import type { PlannerEstimate } from './repro.ts';
+import { readAppliedSearch } from '../search/results.ts';
 import { resolveTrainerPython } from '../train/venv.ts';
 
 // `kb finetune train` / `resume` as functions (the CLI and the semiannual job share them):
@@ -27,11 +30,20 @@ export interface TrainRequest {
   overrides?: Record<string, unknown>;
   trigger?: string;
   now?: Date;
+  /** Do not apply `kb finetune search --apply`'s configuration (the search's own base config). */
+  ignoreAppliedSearch?: boolean;
 }
 
 export interface PlannedRun {
   config: RunConfig;
   notes: string[];
+  /** The planner's memory/throughput/time/cost estimate (null without a GPU); kept in the run's repro record. */
+  estimate: PlannerEstimate | null;
+}
+
+/** Measured throughputs (`recordRunThroughput`), read back by the planner. */
+export function throughputFile(config: Config): string {
+  return path.join(config.data_dir, 'finetune', 'throughput.json');
 }
 
 export function runsDir(config: Config): string {
@@ -68,21 +80,37 @@ export function planRun(db: DB, config: Config, req: TrainRequest): PlannedRun {
   const gpu = req.gpu ?? config.finetune_runs.gpu;
   let recommendation: TrainingRecommendation = { method };
   let planner: Record<string, unknown> | null = null;
+  let estimate: PlannerEstimate | null = null;
   if (gpu) {
     try {
       findGpu(gpu);
+      const tokens = trainSplitTokens(datasetDir);
       const p = plan({
         model: config.finetune.base_model,
         method,
         gpu,
-        datasetTokens: null,
+        datasetTokens: tokens?.total ?? null,
         epochs: config.finetune.planner.epochs,
         utilization: config.finetune.planner.utilization,
         prices: config.finetune.planner.gpu_prices_per_hour,
         currency: config.finetune.planner.currency,
+        measured: readThroughputFile(throughputFile(config)),
       });
       recommendation = { ...p.recommended, method };
       planner = { gpu, model: config.finetune.base_model, method, fits: p.fits, memory_gb: p.memory_gb.total, gpu_memory_gb: p.memory_gb.gpu };
+      estimate = {
+        gpu,
+        model: p.model.id,
+        method,
+        fits: p.fits,
+        memory_gb: p.memory_gb.total,
+        tokens_per_s: p.throughput.tokens_per_second,
+        throughput_source: p.throughput.source,
+        dataset_tokens: p.dataset_tokens,
+        time_hours: p.time_hours,
+        cost: p.cost.total,
+        currency: p.cost.currency,
+      };
       if (!p.fits) notes.push(`planner: ${p.notes.find((n) => n.startsWith('does not fit')) ?? 'does not fit'} — consider --method qlora-4bit`);
     } catch (err) {
       notes.push(`planner unavailable (${(err as Error).message}); using built-in defaults`);
@@ -90,6 +118,10 @@ export function planRun(db: DB, config: Config, req: TrainRequest): PlannedRun {
   } else {
     notes.push('no GPU given (--gpu or finetune_runs.gpu): using built-in defaults instead of the planner');
   }
+  // `kb finetune search --apply` left the best configuration for the next run: it goes on top of
+  // the planner's recommendation, below explicit overrides.
+  const applied = req.ignoreAppliedSearch ? null : readAppliedSearch(config);
+  if (applied) notes.push(`hyper-parameters from search ${applied.study} (validation loss ${applied.value}): ${Object.keys(applied.overrides).join(', ')}`);
   const name = req.name ?? nextRunName(db, config.finetune_runs.version_prefix, req.now ?? new Date());
   const runConfig = buildRunConfig({
     runName: name,
@@ -99,10 +131,15 @@ export function planRun(db: DB, config: Config, req: TrainRequest): PlannedRun {
     valFile: findSplitFile(datasetDir, 'val', 'chat'),
     runDir: path.join(runsDir(config), name),
     recommendation,
-    overrides: req.overrides,
-    metadata: { trigger: req.trigger ?? 'cli', planner, assistant: config.finetune_runs.assistant },
+    overrides: { ...(applied?.overrides ?? {}), ...(req.overrides ?? {}) },
+    metadata: {
+      trigger: req.trigger ?? 'cli',
+      planner,
+      assistant: config.finetune_runs.assistant,
+      ...(applied ? { search: { study: applied.study, value: applied.value, params: applied.params } } : {}),
+    },
   });
-  return { config: runConfig, notes };
+  return { config: runConfig, notes, estimate };
 }
 
 /**
@@ -125,7 +162,7 @@ export function recordRunThroughput(config: Config, run: RunRecord): ThroughputR
     measured_at: run.finishedAt ?? new Date().toISOString(),
     run: run.name,
   };
-  recordThroughput(path.join(config.data_dir, 'finetune', 'throughput.json'), rec);
+  recordThroughput(throughputFile(config), rec);
   return rec;
 }
 
@@ -146,7 +183,7 @@ export type AttemptOptions = RunHooks & { maxSteps?: number; launcher?: TrainerL
 
 export async function trainNewRun(db: DB, config: Config, req: TrainRequest, hooks: AttemptOptions = {}): Promise<TrainOutcome> {
   const planned = planRun(db, config, req);
-  const created = createRun(db, { runsDir: runsDir(config), config: planned.config, trigger: req.trigger });
+  const created = createRun(db, { runsDir: runsDir(config), config: planned.config, trigger: req.trigger, planner: planned.estimate });
   const run = await launchTrainer(db, created.id, hooks.launcher ?? launcherFor(config), hooks);
   recordRunThroughput(config, run);
   return { run, adapter: registerRunAdapter(db, run), notes: planned.notes };

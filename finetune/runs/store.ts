@@ -1,5 +1,6 @@
 import { nowIso, type DB } from '../../src/store/index.ts';
 import { parseRunConfig, type RunConfig } from '../train/run-config.ts';
+import type { ReproRecord } from './repro.ts';
 
 // The finetune_runs table (migration 004): one row per training run.
 
@@ -20,6 +21,8 @@ export interface RunRecord {
   pid: number | null;
   attempts: number;
   trigger: string;
+  /** Reproducibility record (migration 015); null for runs created before it. */
+  repro: ReproRecord | null;
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
@@ -40,6 +43,7 @@ interface Row {
   pid: number | null;
   attempts: number;
   trigger: string;
+  repro: string | null;
   created_at: string;
   updated_at: string;
   finished_at: string | null;
@@ -63,16 +67,17 @@ function toRecord(r: Row): RunRecord {
     pid: r.pid,
     attempts: r.attempts,
     trigger: r.trigger,
+    repro: r.repro == null ? null : (JSON.parse(r.repro) as ReproRecord),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     finishedAt: r.finished_at,
   };
 }
 
-export function insertRun(db: DB, run: { name: string; config: RunConfig; path: string; trigger?: string }): RunRecord {
+export function insertRun(db: DB, run: { name: string; config: RunConfig; path: string; trigger?: string; repro?: ReproRecord }): RunRecord {
   const info = db
-    .prepare('INSERT INTO finetune_runs (name, status, config, path, trigger) VALUES (?, ?, ?, ?, ?)')
-    .run(run.name, 'created', JSON.stringify(run.config), run.path, run.trigger ?? 'cli');
+    .prepare('INSERT INTO finetune_runs (name, status, config, path, trigger, repro) VALUES (?, ?, ?, ?, ?, ?)')
+    .run(run.name, 'created', JSON.stringify(run.config), run.path, run.trigger ?? 'cli', run.repro ? JSON.stringify(run.repro) : null);
   return getRun(db, Number(info.lastInsertRowid))!;
 }
 
@@ -107,6 +112,7 @@ export interface RunPatch {
   pid?: number | null;
   attempts?: number;
   finishedAt?: string | null;
+  repro?: ReproRecord | null;
 }
 
 const COLUMNS: Record<keyof RunPatch, string> = {
@@ -120,6 +126,7 @@ const COLUMNS: Record<keyof RunPatch, string> = {
   pid: 'pid',
   attempts: 'attempts',
   finishedAt: 'finished_at',
+  repro: 'repro',
 };
 
 export function updateRun(db: DB, id: number, patch: RunPatch): void {

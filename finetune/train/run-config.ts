@@ -42,7 +42,8 @@ export const runConfigSchema = z
         weight_decay: z.number().min(0),
         warmup_ratio: z.number().min(0).lt(1),
         warmup_steps: z.number().int().min(0).nullable(),
-        lr_scheduler: z.enum(['cosine', 'linear', 'constant']),
+        /** cosine_with_restarts: two cosine cycles (hyper-parameter search explores it). */
+        lr_scheduler: z.enum(['cosine', 'cosine_with_restarts', 'linear', 'constant']),
         max_grad_norm: z.number().positive(),
         precision: z.enum(['bf16', 'fp16', 'fp32']),
         gradient_checkpointing: z.boolean(),

@@ -10,6 +10,11 @@ import { estimateTokenCounter } from '../../src/text/tokens.ts';
 import { prepareDataset } from '../prepare/index.ts';
 import { TRAINER_SCRIPT, buildRunConfig, writeRunConfig } from './run-config.ts';
 import { SETUP_COMMAND, venvPython } from './venv.ts';
+import { runSearch } from '../search/service.ts';
+import { exportRun } from '../export/index.ts';
+import { chatTemplateFrom } from '../export/modelfile.ts';
+import { insertRun, updateRun } from '../runs/store.ts';
+import { parseRunConfig } from './run-config.ts';
 
 // The real train_lora.py, on CPU, in the trainer's own environment (torch, transformers, peft,
 // accelerate): a tiny randomly initialised Qwen2 with a tokenizer trained on the generated demo
@@ -130,6 +135,11 @@ describe.skipIf(!python)('train_lora.py on a tiny Qwen2 (CPU)', () => {
     expect(Object.keys(summary)).toEqual(
       expect.arrayContaining(['train_loss', 'final_eval_loss', 'best_eval_loss', 'best_step', 'tokens_trained', 'runtime_s', 'adapter_dir', 'merged_dir', 'versions', 'dataset_hash']),
     );
+    // The reproducibility record's environment part (seed 004): versions, CUDA/driver/GPU (none on CPU).
+    expect(summary.seed).toBe(42);
+    expect(summary.tokens_per_s as number).toBeGreaterThan(0);
+    expect(Object.keys(summary.versions as object).sort()).toEqual(['accelerate', 'cuda', 'cudnn', 'driver', 'gpus', 'peft', 'platform', 'python', 'torch', 'transformers']);
+    expect(summary.versions).toMatchObject({ gpus: [], driver: null });
     console.info(`tiny Qwen2 on CPU (smoke figure, not a planner input): ${logs.at(-1)!.tokens_per_s} tokens/s, loss ${first.toFixed(2)} → ${last.toFixed(2)}`);
   });
 
@@ -195,5 +205,57 @@ describe.skipIf(!python)('train_lora.py on a tiny Qwen2 (CPU)', () => {
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
     expect(ofType(r.events, 'summary')[0]).toMatchObject({ status: 'early_stopped', early_stopped: true, steps: 12 });
     expect(ofType(r.events, 'eval').map((e) => e.patience_left)).toEqual([2, 1, 0]);
+  }, 300_000);
+});
+
+describe.skipIf(!python)('search and export with the real trainer (CPU)', () => {
+  it('runs a short Optuna search of real train_lora.py trials, including the cosine_with_restarts scheduler', async () => {
+    const db = openStore(':memory:');
+    const config = loadConfig({ env: { KB_DATA_DIR: path.join(dir, 'kb') } });
+    const events: string[] = [];
+    const r = await runSearch(
+      db,
+      config,
+      {
+        name: 'real-search',
+        datasetDir: data,
+        baseModel: model,
+        force: true, // no planner GPU on a CPU test machine
+        overrides: { 'data.max_seq_len': 256, 'training.precision': 'fp32', 'training.gradient_checkpointing': false, 'training.per_device_batch_size': 8, 'training.gradient_accumulation_steps': 1 },
+        space: { params: { learning_rate: { type: 'float', low: 1e-3, high: 1e-2, log: true }, lora_r: { type: 'categorical', choices: [4, 8] }, lr_scheduler: { type: 'categorical', choices: ['cosine_with_restarts', 'linear'] } } },
+        options: { sampler: 'random', pruner: 'none', trials: 2, stepBudget: 6, trainSubset: 64, valSubset: 16, evalsPerTrial: 2 },
+      },
+      { onEvent: (e) => events.push(e.event) },
+    );
+    db.close();
+    expect(r.status, `${r.error}\n${fs.existsSync(path.join(r.dir, 'trials', '0000', 'trainer.log')) ? fs.readFileSync(path.join(r.dir, 'trials', '0000', 'trainer.log'), 'utf8').slice(-3000) : ''}`).toBe('completed');
+    expect(r.results!.trials.map((t) => t.state)).toEqual(['COMPLETE', 'COMPLETE']);
+    for (const t of r.results!.trials) {
+      expect(t.value!).toBeGreaterThan(0);
+      expect(t.steps).toBe(6);
+    }
+    expect(events.filter((e) => e === 'trial_eval')).toHaveLength(4); // evals at steps 3 and 6
+    expect(r.results!.importances).not.toBeNull();
+  }, 400_000);
+
+  it('exports merged 16-bit weights that load and score like the adapter, with the chat template, recorded with a checksum', async () => {
+    const db = openStore(':memory:');
+    const config = loadConfig({ env: { KB_DATA_DIR: path.join(dir, 'kb') } });
+    // A short run of its own (independent of the describe above).
+    const trained = train(configFile('exp', { 'training.max_steps': 8, 'eval.every_steps': 4 }));
+    expect(trained.status, trained.stderr.slice(-2000)).toBe(0);
+    const cfg = parseRunConfig(JSON.parse(fs.readFileSync(path.join(dir, 'exp', 'run.json'), 'utf8')));
+    const run = insertRun(db, { name: 'exp', config: cfg, path: path.join(dir, 'exp') });
+    updateRun(db, run.id, { status: 'succeeded', adapterPath: path.join(dir, 'exp', 'output', 'adapter') });
+    const { export: e } = await exportRun(db, config, 'exp', { format: 'merged', dtype: 'bf16', outDir: path.join(dir, 'exported') });
+    db.close();
+    expect(e.format).toBe('merged');
+    expect(e.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(Object.keys(e.details.files as object)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors']));
+    expect(JSON.parse(fs.readFileSync(path.join(e.path, 'config.json'), 'utf8')).dtype ?? JSON.parse(fs.readFileSync(path.join(e.path, 'config.json'), 'utf8')).torch_dtype).toBe('bfloat16');
+    expect(chatTemplateFrom([e.path]).family).toBe('chatml');
+    const r = check('merged', e.path, path.join(data, 'val.jsonl'));
+    const best = JSON.parse(fs.readFileSync(path.join(dir, 'exp', 'output', 'summary.json'), 'utf8')).best_eval_loss as number;
+    expect(Math.abs(r.loss - best)).toBeLessThan(0.1); // bf16 rounding of the merged weights
   }, 300_000);
 });

@@ -39,6 +39,8 @@ from contextlib import nullcontext
 PROTOCOL_VERSION = 1
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 ROLES = ("system", "user", "assistant")
+# transformers.get_scheduler names (constant = constant_with_warmup); restarts = 2 cosine cycles.
+SCHEDULERS = ("cosine", "cosine_with_restarts", "linear", "constant")
 IGNORE_INDEX = -100  # label value the loss ignores (prompt and padding tokens)
 
 
@@ -154,7 +156,7 @@ def validate_config(raw):
     check(is_num(t["weight_decay"]) and t["weight_decay"] >= 0, "training.weight_decay", "number ≥ 0")
     check(is_num(t["warmup_ratio"]) and 0 <= t["warmup_ratio"] < 1, "training.warmup_ratio", "number in [0, 1)")
     check(t["warmup_steps"] is None or is_int(t["warmup_steps"], 0), "training.warmup_steps", "null or integer ≥ 0")
-    check(t["lr_scheduler"] in ("cosine", "linear", "constant"), "training.lr_scheduler", 'one of "cosine", "linear", "constant"')
+    check(t["lr_scheduler"] in SCHEDULERS, "training.lr_scheduler", "one of " + ", ".join(f'"{x}"' for x in SCHEDULERS))
     check(is_num(t["max_grad_norm"]) and t["max_grad_norm"] > 0, "training.max_grad_norm", "number > 0")
     check(t["precision"] in ("bf16", "fp16", "fp32"), "training.precision", 'one of "bf16", "fp16", "fp32"')
     check(isinstance(t["gradient_checkpointing"], bool), "training.gradient_checkpointing", "must be true or false")
@@ -397,6 +399,26 @@ def save_adapter(accelerator, model, path):
 # 6. Training
 # --------------------------------------------------------------------------------------------
 
+def environment(torch, transformers, peft, accelerate):
+    """What a rerun must match to reproduce this run (seed 004): library versions, the Python,
+    CUDA and driver versions, the GPUs. The driver is not exposed by torch; nvidia-smi has it."""
+    import platform
+    import subprocess
+    env = {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+           "peft": peft.__version__, "accelerate": accelerate.__version__, "cuda": torch.version.cuda,
+           "cudnn": None, "driver": None, "gpus": [], "platform": platform.platform()}
+    if torch.cuda.is_available():
+        env["cudnn"] = torch.backends.cudnn.version()
+        env["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=10, check=True).stdout.split()
+            env["driver"] = out[0] if out else None
+        except (OSError, subprocess.SubprocessError):
+            pass  # no nvidia-smi on the PATH (container without the driver utilities): unknown
+    return env
+
+
 STOP_REQUESTED = False
 
 
@@ -449,6 +471,7 @@ def train(cfg, args, data_hash, train_samples, val_samples):
     import torch
     import transformers
     import peft
+    import accelerate
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
@@ -503,7 +526,8 @@ def train(cfg, args, data_hash, train_samples, val_samples):
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=t["learning_rate"], weight_decay=t["weight_decay"])
     scheduler = transformers.get_scheduler(t["lr_scheduler"] if t["lr_scheduler"] != "constant" else "constant_with_warmup",
-                                           optimizer=optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
+                                           optimizer=optimizer, num_warmup_steps=warmup, num_training_steps=total_steps,
+                                           scheduler_specific_kwargs={"num_cycles": 2} if t["lr_scheduler"] == "cosine_with_restarts" else None)
 
     state = {"step": 0, "epoch": 0, "micro_in_epoch": 0, "best_eval_loss": None, "last_eval_loss": None,
              "best_step": None, "bad_evals": 0, "tokens_trained": 0, "train_loss_sum": 0.0, "train_loss_steps": 0}
@@ -534,7 +558,7 @@ def train(cfg, args, data_hash, train_samples, val_samples):
     signal.signal(signal.SIGINT, request_stop)
 
     # 6d. The loop. One iteration = one optimizer step over `ga` micro-batches.
-    session_start, session_start_step = time.time(), state["step"]
+    session_start, session_start_step, session_start_tokens = time.time(), state["step"], state["tokens_trained"]
     window = {"loss": 0.0, "steps": 0, "tokens": 0, "since": time.time()}
     stop_reason = "completed"
     while state["step"] < total_steps:
@@ -645,7 +669,10 @@ def train(cfg, args, data_hash, train_samples, val_samples):
         "num_processes": world,
         "adapter_dir": adapter_dir,
         "merged_dir": None,
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},
+        "seed": t["seed"],
+        # this attempt's tokens over its wall time, evaluation included (what the planner predicts).
+        "tokens_per_s": round((state["tokens_trained"] - session_start_tokens) / max(1e-9, time.time() - session_start), 1),
+        "versions": environment(torch, transformers, peft, accelerate),
     }
 
     # 6f. Optional merge into the base weights (single-adapter serving without LoRA support).

@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, envOverrides, loadConfig, projectRoot } from './index.ts';
+import { ConfigError, DEFAULT_DATA_FILES, envOverrides, loadConfig, projectRoot } from './index.ts';
 
 function tempConfigDir(local?: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-config-'));
-  fs.copyFileSync(path.join(projectRoot, 'config/default.yaml'), path.join(dir, 'default.yaml'));
+  for (const f of ['default.yaml', ...DEFAULT_DATA_FILES]) fs.copyFileSync(path.join(projectRoot, 'config', f), path.join(dir, f));
   if (local !== undefined) fs.writeFileSync(path.join(dir, 'local.yaml'), local);
   return dir;
 }
@@ -45,6 +45,23 @@ describe('config', () => {
       'sources:\n  - {name: a, type: jsonl, path: a.jsonl}\n  - {name: a, type: csv, path: b.csv}\n',
     );
     expect(() => loadConfig({ configDir: dir, env: {} })).toThrowError(/sources\.1\.name: duplicate/);
+  });
+
+  it('keeps data out of default.yaml: the core schema and question templates load from their own files, overridable', () => {
+    const settings = fs.readFileSync(path.join(projectRoot, 'config', 'default.yaml'), 'utf8');
+    expect(settings).not.toMatch(/^core:/m);
+    expect(settings).not.toMatch(/^  templates:/m);
+    const c = loadConfig({ env: {} });
+    expect(Object.keys(c.core.types)).toEqual(expect.arrayContaining(['company', 'person', 'product']));
+    expect(c.finetune.templates).toBeDefined();
+    expect(c.finetune.base_model).toBe('deepseek-r1-distill-qwen-7b'); // default.yaml's finetune keys merge with the templates
+    const dir = tempConfigDir('core:\n  list_separator: ";"\n');
+    expect(loadConfig({ configDir: dir, env: {} }).core.list_separator).toBe(';');
+    // A bad key in a data file is named with that file.
+    fs.appendFileSync(path.join(dir, 'core-schema.yaml'), '  zz_probe: 1\n');
+    expect(() => loadConfig({ configDir: dir, env: {} })).toThrowError(new RegExp(`core\\.zz_probe: unknown key \\(in ${path.join(dir, 'core-schema.yaml')}\\)`));
+    fs.rmSync(path.join(dir, 'finetune-templates.yaml'));
+    expect(() => loadConfig({ configDir: dir, env: {} })).toThrowError(/finetune-templates\.yaml is missing or empty/);
   });
 
   it('parses env values as YAML scalars', () => {

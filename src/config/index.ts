@@ -21,7 +21,7 @@ export class ConfigError extends Error {
 }
 
 export interface LoadOptions {
-  /** Folder holding default.yaml and local.yaml (default: <root>/config). */
+  /** Folder holding default.yaml, the DEFAULT_DATA_FILES and local.yaml (default: <root>/config). */
   configDir?: string;
   /** Environment to read KB_* / PORT from (default: process.env). */
   env?: NodeJS.ProcessEnv;
@@ -179,13 +179,20 @@ function describeIssues(issues: z.core.$ZodIssue[], env: NodeJS.ProcessEnv, file
   return lines;
 }
 
-/** Loads default.yaml < local.yaml < KB_* env < overrides, validates, resolves data_dir. */
+/**
+ * Data shipped with the defaults, kept out of default.yaml so that file stays about settings:
+ * the core-record schema and the fine-tune question templates. Loaded first, in this order, then
+ * default.yaml and local.yaml merge over them (so local.yaml overrides them like any key).
+ */
+export const DEFAULT_DATA_FILES = ['core-schema.yaml', 'finetune-templates.yaml'] as const;
+
+/** Loads the data files < default.yaml < local.yaml < KB_* env < overrides, validates, resolves data_dir. */
 export function loadConfig(opts: LoadOptions = {}): Config {
   const dir = opts.configDir ?? path.join(projectRoot, 'config');
   const env = opts.env ?? process.env;
-  const files: ConfigFile[] = ['default.yaml', 'local.yaml'].map((name) => ({ file: path.join(dir, name), tree: readYaml(path.join(dir, name)) }));
-  if (Object.keys(files[0].tree).length === 0) throw new ConfigError(`${files[0].file} is missing or empty`);
-  let tree = deepMerge(files[0].tree, files[1].tree);
+  const files: ConfigFile[] = [...DEFAULT_DATA_FILES, 'default.yaml', 'local.yaml'].map((name) => ({ file: path.join(dir, name), tree: readYaml(path.join(dir, name)) }));
+  for (const f of files.slice(0, -1)) if (Object.keys(f.tree).length === 0) throw new ConfigError(`${f.file} is missing or empty`);
+  let tree = files.reduce<Tree>((acc, f) => deepMerge(acc, f.tree), {});
   tree = deepMerge(tree, envOverrides(env));
   if (opts.overrides) tree = deepMerge(tree, opts.overrides);
   return parseConfig(tree, env, files);

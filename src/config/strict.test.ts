@@ -3,14 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { ConfigError, loadConfig, parseConfig, projectRoot } from './index.ts';
+import { ConfigError, DEFAULT_DATA_FILES, deepMerge, loadConfig, parseConfig, projectRoot } from './index.ts';
 import { closestKey, editDistance } from './suggest.ts';
 
 // Strict configuration: a key the program does not read is an error naming it (and where it came
 // from), never silently ignored; URLs must be usable URLs.
 
 type Tree = Record<string, unknown>;
-const defaults = () => YAML.parse(fs.readFileSync(path.join(projectRoot, 'config/default.yaml'), 'utf8')) as Tree;
+const defaults = () =>
+  [...DEFAULT_DATA_FILES, 'default.yaml'].reduce<Tree>((acc, f) => deepMerge(acc, YAML.parse(fs.readFileSync(path.join(projectRoot, 'config', f), 'utf8')) as Tree), {});
 const isObj = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
 const errorOf = (fn: () => unknown): string => {
   try {
@@ -64,7 +65,7 @@ describe('strict configuration', () => {
 
   it('names a misspelt YAML key with a suggestion', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-config-'));
-    fs.copyFileSync(path.join(projectRoot, 'config/default.yaml'), path.join(dir, 'default.yaml'));
+    for (const f of ['default.yaml', ...DEFAULT_DATA_FILES]) fs.copyFileSync(path.join(projectRoot, 'config', f), path.join(dir, f));
     fs.writeFileSync(path.join(dir, 'local.yaml'), 'retreival:\n  top_k: 3\nchunking:\n  target_token: 100\n');
     const msg = errorOf(() => loadConfig({ configDir: dir, env: {} }));
     const local = path.join(dir, 'local.yaml');

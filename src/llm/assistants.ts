@@ -1,9 +1,9 @@
-import { ConfigError, type Config } from '../config/index.ts';
+import type { Config } from '../config/index.ts';
 import type { AssistantConfig } from '../config/sections/chat.ts';
 import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
 import type { ChatModel } from './chat-model.ts';
-import { OpenAIChatModel } from './openai-chat-model.ts';
+import { chatModelFor } from './factory.ts';
 
 // Maps the configured assistants (what clients ask for in `model`) to their generators.
 
@@ -27,24 +27,13 @@ export function buildAssistants(
   for (const [id, settings] of Object.entries(config.assistants)) {
     let model: ChatModel | null = null;
     if (settings.upstream) {
-      const upstream = config.upstreams[settings.upstream];
-      if (!upstream) {
-        const known = Object.keys(config.upstreams);
-        throw new ConfigError(`assistants.${id}.upstream: unknown upstream "${settings.upstream}" (configured: ${known.length ? known.join(', ') : 'none'})`);
-      }
-      model = new OpenAIChatModel({
-        upstreamName: settings.upstream,
-        baseUrl: upstream.base_url,
-        apiKey: upstream.api_key,
-        timeoutMs: upstream.timeout_ms,
-        maxRetries: upstream.max_retries,
-        model: settings.model,
-        adapter: settings.adapter || undefined,
-        resolveAdapter: activeAdapter ? () => activeAdapter(id) : undefined,
-        adapterRetryMs: config.chat.adapter_retry_ms,
-        thinkStartsOpen: settings.think_starts_open,
+      model = chatModelFor(
+        config,
+        settings.upstream,
+        { model: settings.model, adapter: settings.adapter || undefined, resolveAdapter: activeAdapter ? () => activeAdapter(id) : undefined, thinkStartsOpen: settings.think_starts_open },
         log,
-      });
+        `assistants.${id}.upstream`,
+      );
     }
     out.set(id, { id, settings, model });
   }

@@ -84,3 +84,8 @@ export function quickCheck(db: DB, file: string): void {
 }
 
 export const nowIso = (): string => new Date().toISOString();
+
+/** The store of a configuration: <data_dir>/kb.sqlite (the CLI and the server open the same file). */
+export function storePath(config: { data_dir: string }): string {
+  return path.join(config.data_dir, 'kb.sqlite');
+}

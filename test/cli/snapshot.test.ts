@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runIngestion } from '../../ingest/pipeline.ts';
-import { main } from '../../src/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { article, makeIngestEnv, type IngestEnv } from '../helpers/ingest-env.ts';
 
 // `kb snapshot publish|list|promote|gc` as an operator runs them (the CLI's main(), in process: a child

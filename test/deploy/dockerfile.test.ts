@@ -102,7 +102,7 @@ describe('Dockerfile', () => {
     expect(checkKbArgs(jsonArgs(stage('trainer'), 'CMD')[0])).toBe('finetune schedule');
     // Every source folder the app imports at runtime is copied (tests and benches are not).
     const copied = ops(stage('runtime'), 'COPY').map((c) => c.split(/\s+/)[1].replace('/app/', ''));
-    for (const dir of ['bin', 'config', 'src', 'serve', 'ingest', 'finetune', 'node_modules']) expect(copied).toContain(dir);
+    for (const dir of ['bin', 'cli', 'config', 'src', 'serve', 'ingest', 'finetune', 'node_modules']) expect(copied).toContain(dir);
     const defaults = YAML.parse(fs.readFileSync(repo('config/default.yaml'), 'utf8')) as { server: { port: number } };
     expect(ops(stage('runtime'), 'EXPOSE')).toEqual([String(defaults.server.port)]);
   });
@@ -123,7 +123,7 @@ describe('Dockerfile', () => {
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
     for (const p of ['node_modules', 'data', '.git', 'config/local.yaml']) expect(ignore).toContain(p);
-    const needed = ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'bin', 'src', 'serve', 'ingest', 'finetune', 'config', 'test', 'finetune/train/requirements.txt'];
+    const needed = ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'bin', 'cli', 'src', 'serve', 'ingest', 'finetune', 'config', 'test', 'finetune/train/requirements.txt'];
     for (const n of needed) expect(ignore.some((p) => p === n || n.startsWith(`${p}/`))).toBe(false);
   });
 

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { buildProgram } from '../../src/cli/main.ts';
-import { loadConfig, projectRoot, type Config } from '../../src/config/index.ts';
+import { buildProgram } from '../../cli/main.ts';
+import { DEFAULT_DATA_FILES, loadConfig, projectRoot, type Config } from '../../src/config/index.ts';
 
 // What the deployment files must agree with: the app's real routes, CLI commands and config keys.
 
@@ -46,11 +46,11 @@ export function checkKbArgs(argv: string[]): string {
   return names.join(' ');
 }
 
-/** Validates config/default.yaml < localYaml < env exactly as the app does at start. */
+/** Validates config/default.yaml (with the data files beside it) < localYaml < env exactly as the app does at start. */
 export function configWith(localYaml: string | null, env: Record<string, string>): Config {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-deploy-config-'));
   try {
-    fs.copyFileSync(repo('config/default.yaml'), path.join(dir, 'default.yaml'));
+    for (const f of ['default.yaml', ...DEFAULT_DATA_FILES]) fs.copyFileSync(repo(`config/${f}`), path.join(dir, f));
     if (localYaml !== null) fs.writeFileSync(path.join(dir, 'local.yaml'), localYaml);
     return loadConfig({ configDir: dir, env });
   } finally {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runIngestion } from '../../ingest/pipeline.ts';
 import { loadConfig, projectRoot } from '../../src/config/index.ts';
-import { openContext } from '../../src/cli/context.ts';
+import { openContext } from '../../cli/context.ts';
 import { StoreError } from '../../src/store/diagnose.ts';
 import { openStore } from '../../src/store/index.ts';
 import { article, makeIngestEnv, type IngestEnv } from '../helpers/ingest-env.ts';

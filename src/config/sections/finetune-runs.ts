@@ -20,7 +20,7 @@ export const finetuneRunsSchema = z
         max_samples: z.number().int().nonnegative(),
         concurrency: z.number().int().min(1).max(64),
         max_tokens: z.number().int().min(16),
-        top_k: z.number().int().min(1),
+        top_k: z.number().int().min(1).nullable(),
         refusal_patterns: z.array(regexPattern),
       })
       .strict(),

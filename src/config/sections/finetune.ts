@@ -43,6 +43,16 @@ export const finetuneSchema = z
         max_passage_chars: z.number().int().min(80),
       })
       .strict(),
+    augment: z
+      .object({
+        enabled: z.boolean(),
+        assistant: z.string(),
+        paraphrases: z.number().int().min(0).max(5),
+        back_translation: z.boolean(),
+        max_ratio: z.number().min(0).max(5),
+        concurrency: z.number().int().min(1),
+      })
+      .strict(),
     system_prompt: byLang(z.string()),
     templates: z
       .object({

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { generateDemoCorpus } from '../../demo/generate.ts';
-import { writeDemoCoreFiles } from '../../core/demo.ts';
-import { loadConfig } from '../../config/index.ts';
+import { generateDemoCorpus } from '../../src/demo/generate.ts';
+import { writeDemoCoreFiles } from '../../src/core/demo.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { integerIn } from '../options.ts';
 
 export function register(program: Command): void {

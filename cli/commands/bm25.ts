@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openContext } from '../context.ts';
-import { acquireLock } from '../../lock/index.ts';
-import { activeBm25Version, bm25Pending, syncBm25Index } from '../../bm25/versions.ts';
+import { acquireLock } from '../../src/lock/index.ts';
+import { activeBm25Version, bm25Pending, syncBm25Index } from '../../src/bm25/versions.ts';
 
 // `kb bm25 build`: builds the BM25 engine's index version outside the weekly job — after an
 // upgrade (stores ingested before the engine existed are served from FTS5 until a version is

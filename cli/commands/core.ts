@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { dataPath } from '../../config/index.ts';
-import { generateDemoCore } from '../../core/demo.ts';
-import { importCoreFile } from '../../core/import.ts';
-import type { CoreFormat } from '../../core/readers.ts';
-import { findBrokenReferences } from '../../core/references.ts';
-import { countEntities, countQuarantine, loadEntities } from '../../core/store.ts';
+import { dataPath } from '../../src/config/index.ts';
+import { generateDemoCore } from '../../src/core/demo.ts';
+import { importCoreFile } from '../../src/core/import.ts';
+import type { CoreFormat } from '../../src/core/readers.ts';
+import { findBrokenReferences } from '../../src/core/references.ts';
+import { countEntities, countQuarantine, loadEntities } from '../../src/core/store.ts';
 import { openContext } from '../context.ts';
 
 // `kb core import|status|check|quarantine|demo`: the core structured records behind the LoRA

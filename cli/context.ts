@@ -1,7 +1,6 @@
-import path from 'node:path';
-import { loadConfig, type Config } from '../config/index.ts';
-import { createLogger, type Logger } from '../log/index.ts';
-import { openStore, type DB } from '../store/index.ts';
+import { loadConfig, type Config } from '../src/config/index.ts';
+import { createLogger, type Logger } from '../src/log/index.ts';
+import { openStore, storePath, type DB } from '../src/store/index.ts';
 
 /** What every command needs: validated config, the store, a logger. */
 export interface AppContext {
@@ -11,9 +10,7 @@ export interface AppContext {
   close(): void;
 }
 
-export function storePath(config: Config): string {
-  return path.join(config.data_dir, 'kb.sqlite');
-}
+export { storePath };
 
 /**
  * `check`: run PRAGMA quick_check first unless store.check_on_start is off (long-running and

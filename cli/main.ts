@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/index.ts';
+import { ConfigError } from '../src/config/index.ts';
 import { registerCommands } from './commands/index.ts';
 
 /** Builds the `kb` program; commands live one per file in ./commands. */

@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
 import { openContext } from '../context.ts';
-import { runIngestion } from '../../../ingest/pipeline.ts';
-import { formatReport } from '../../../ingest/report.ts';
-import { listQuarantine, quarantineCounts } from '../../../ingest/quarantine.ts';
-import { startScheduler } from '../../../ingest/scheduler.ts';
-import { createProgress } from '../../progress/index.ts';
+import { runIngestion } from '../../ingest/pipeline.ts';
+import { formatReport } from '../../ingest/report.ts';
+import { listQuarantine, quarantineCounts } from '../../ingest/quarantine.ts';
+import { startScheduler } from '../../ingest/scheduler.ts';
+import { createProgress } from '../../src/progress/index.ts';
 import { integerIn } from '../options.ts';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];

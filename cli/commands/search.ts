@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { documentKinds, type DocumentKind } from '../../config/index.ts';
+import { documentKinds, type DocumentKind } from '../../src/config/index.ts';
 import { integerIn } from '../options.ts';
 import { openContext } from '../context.ts';
-import { openRetriever } from '../../retrieval/open.ts';
-import type { SearchFilters } from '../../retrieval/types.ts';
+import { openRetriever } from '../../src/retrieval/open.ts';
+import type { SearchFilters } from '../../src/retrieval/types.ts';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 

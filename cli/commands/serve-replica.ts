@@ -1,6 +1,6 @@
-import type { Config } from '../../config/index.ts';
-import type { Logger } from '../../log/index.ts';
-import { startReplicaServer } from '../../snapshot/serve-replica.ts';
+import type { Config } from '../../src/config/index.ts';
+import type { Logger } from '../../src/log/index.ts';
+import { startReplicaServer } from '../../src/snapshot/serve-replica.ts';
 
 /** `kb serve --snapshot-from`: runs a replica until SIGINT/SIGTERM (graceful, like `kb serve`). */
 export async function serveReplica(config: Config, source: string, opts: { port?: number; host?: string; log: Logger }): Promise<void> {

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { createLogger } from '../../log/index.ts';
-import { openStore } from '../../store/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { openStore } from '../../src/store/index.ts';
 import { storePath } from '../context.ts';
-import { runIngestion } from '../../../ingest/pipeline.ts';
-import { formatReport } from '../../../ingest/report.ts';
-import { spawnIngestion } from '../../../ingest/spawn.ts';
-import { startScheduler, type Scheduler } from '../../../ingest/scheduler.ts';
-import { createProgress } from '../../progress/index.ts';
-import { resolveBindHost } from '../../../serve/bind.ts';
+import { runIngestion } from '../../ingest/pipeline.ts';
+import { formatReport } from '../../ingest/report.ts';
+import { spawnIngestion } from '../../ingest/spawn.ts';
+import { startScheduler, type Scheduler } from '../../ingest/scheduler.ts';
+import { createProgress } from '../../src/progress/index.ts';
+import { resolveBindHost } from '../../serve/bind.ts';
 
 export function register(program: Command): void {
   program
@@ -44,7 +44,7 @@ export function register(program: Command): void {
       }
 
       // Imported here: the server pulls in the embedding runtime, which other commands do not need.
-      const { startServer } = await import('../../../serve/main.ts');
+      const { startServer } = await import('../../serve/main.ts');
       const server = await startServer(config, {
         port: opts.port,
         host: opts.host,

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { COMPARE_METRICS, comparePerQuery, comparisonTable, readPerQuery, type CompareMetric } from '../../eval/compare.ts';
-import { fitRetrieval, fitTable } from '../../eval/fit.ts';
-import { evalJson, evalTable, evaluateRetrieval, type EvalMode } from '../../eval/retrieval.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { COMPARE_METRICS, comparePerQuery, comparisonTable, readPerQuery, type CompareMetric } from '../../src/eval/compare.ts';
+import { fitRetrieval, fitTable } from '../../src/eval/fit.ts';
+import { evalJson, evalTable, evaluateRetrieval, type EvalMode } from '../../src/eval/retrieval.ts';
 
 // `kb eval retrieval`: retrieval quality of the served retriever on a BEIR-layout folder, in a
 // throw-away store (the configured store is never touched). `kb eval compare`: paired test of two

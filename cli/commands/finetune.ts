@@ -1,10 +1,12 @@
 import fs from 'node:fs';
-import { openRetriever } from '../../retrieval/open.ts';
+import { openRetriever } from '../../src/retrieval/open.ts';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { openContext } from '../context.ts';
-import { listPresets, parseMethod, plan, readThroughputFile, seqLenFor, type Method, type Plan } from '../../../finetune/plan/index.ts';
-import { prepareDataset } from '../../../finetune/prepare/index.ts';
+import { listPresets, parseMethod, plan, readThroughputFile, seqLenFor, type Method, type Plan } from '../../finetune/plan/index.ts';
+import { prepareDataset } from '../../finetune/prepare/index.ts';
+import { augmentFromConfig } from '../../finetune/prepare/augment-config.ts';
+import { findDatasetReport } from '../../finetune/plan/dataset-size.ts';
 
 // `kb finetune prepare` (training set from the core records) and `kb finetune plan` (memory,
 // fit, hyper-parameters, time and cost). The other finetune subcommands live in finetune-runs.ts;
@@ -35,19 +37,6 @@ function method(v: string): Method {
   }
 }
 
-
-/** The dataset report to size a plan from: <dir>/report.json, else the newest <dir>/*\/report.json. */
-export function findDatasetReport(dir: string): string | null {
-  const direct = path.join(dir, 'report.json');
-  if (fs.existsSync(direct)) return direct;
-  if (!fs.existsSync(dir)) return null;
-  const candidates = fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && fs.existsSync(path.join(dir, d.name, 'report.json')))
-    .map((d) => path.join(dir, d.name, 'report.json'))
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  return candidates[0] ?? null;
-}
 
 export function registerFinetuneGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'finetune') ?? program.command('finetune').description('LoRA fine-tuning: prepare, plan, train, eval, deploy');
@@ -83,6 +72,7 @@ export function register(program: Command): void {
           seed: opts.seed,
           retriever: retriever?.retriever ?? null,
           modelsDir: path.join(config.data_dir, 'models'),
+          augment: augmentFromConfig(config, outDir, ctx.log),
         });
         if (opts.json) return out(JSON.stringify({ out_dir: s.out_dir, samples: s.samples, by_kind: s.by_kind, tokens: s.tokens, warnings: s.warnings }));
         out(`dataset written to ${s.out_dir}`);

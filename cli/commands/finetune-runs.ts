@@ -1,24 +1,26 @@
 import path from 'node:path';
-import { openRetriever } from '../../retrieval/open.ts';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../../config/index.ts';
-import type { AssistantConfig } from '../../config/sections/chat.ts';
-import { OpenAIChatModel } from '../../llm/openai-chat-model.ts';
-import type { Logger } from '../../log/index.ts';
-import type { DB } from '../../store/index.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import type { Logger } from '../../src/log/index.ts';
+import type { DB } from '../../src/store/index.ts';
 import { openContext } from '../context.ts';
-import { evaluateRun } from '../../../finetune/eval/evaluate-run.ts';
-import { renderMarkdown } from '../../../finetune/eval/report.ts';
-import { prepareDataset } from '../../../finetune/prepare/index.ts';
-import { deployAdapter, rollbackDeployment, type UpstreamTarget } from '../../../finetune/registry/deploy.ts';
-import { promotionGate } from '../../../finetune/registry/gate.ts';
-import { activeAdapter, adapterForRun, deploymentHistory, getAdapter, listAdapters, versionFor, type AdapterRecord } from '../../../finetune/registry/index.ts';
-import { createProgressRenderer } from '../../../finetune/runs/progress.ts';
-import { planRun, resumeTraining, trainNewRun, type TrainOutcome } from '../../../finetune/runs/service.ts';
-import { listRuns, reconcileStaleRuns, requireRun, type RunRecord } from '../../../finetune/runs/store.ts';
-import { runSemiannualJob, scheduleSemiannual } from '../../../finetune/schedule/index.ts';
-import { parseOverrides } from '../../../finetune/train/run-config.ts';
-import type { Method } from '../../../finetune/plan/index.ts';
+import { assistantTarget, evaluateForAssistant } from '../../finetune/eval/for-assistant.ts';
+import { renderMarkdown } from '../../finetune/eval/report.ts';
+import { deployAdapter, rollbackDeployment } from '../../finetune/registry/deploy.ts';
+import { activeAdapter, deploymentHistory, listAdapters, versionFor } from '../../finetune/registry/index.ts';
+import { createProgressRenderer } from '../../finetune/runs/progress.ts';
+import { planRun, resumeTraining, trainNewRun, type TrainOutcome } from '../../finetune/runs/service.ts';
+import { listRuns, reconcileStaleRuns, requireRun, type RunRecord } from '../../finetune/runs/store.ts';
+import { diffLines, diffRuns, reproLines } from '../../finetune/runs/show.ts';
+import { runSearch } from '../../finetune/search/service.ts';
+import { appliedSearchFile, applySearch, importanceLines, resultsTable } from '../../finetune/search/results.ts';
+import { loadSpace } from '../../finetune/search/space.ts';
+import { exportRun, FORMATS, GGUF_TYPES } from '../../finetune/export/index.ts';
+import { listExports, type ExportFormat } from '../../finetune/registry/exports.ts';
+import { scheduleSemiannual } from '../../finetune/schedule/index.ts';
+import { adapterOf, semiannualJob } from '../../finetune/schedule/job.ts';
+import { parseOverrides } from '../../finetune/train/run-config.ts';
+import type { Method } from '../../finetune/plan/index.ts';
 
 // `kb finetune train|resume|runs|show|eval|deploy|rollback|adapters|schedule`: LoRA runs,
 // evaluation, the adapter registry and the semiannual job. `prepare` and `plan` live in
@@ -38,17 +40,6 @@ const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const err = (s: string): void => void process.stderr.write(`${s}\n`);
 const json = (v: unknown): void => out(JSON.stringify(v));
 
-/** The assistant's upstream as a deploy/eval target, or null when it has none. */
-export function assistantTarget(config: Config, assistant: string): { settings: AssistantConfig; upstreamName: string; target: UpstreamTarget | null } {
-  const settings = config.assistants[assistant];
-  if (!settings) throw new ConfigError(`unknown assistant "${assistant}" (configured: ${Object.keys(config.assistants).join(', ')})`);
-  if (!settings.upstream) return { settings, upstreamName: '', target: null };
-  const up = config.upstreams[settings.upstream];
-  if (!up) throw new ConfigError(`assistants.${assistant}.upstream: unknown upstream "${settings.upstream}"`);
-  return { settings, upstreamName: settings.upstream, target: { baseUrl: up.base_url, apiKey: up.api_key, timeoutMs: up.timeout_ms } };
-}
-
-
 function runSummary(r: RunRecord) {
   return {
     id: r.id,
@@ -63,6 +54,8 @@ function runSummary(r: RunRecord) {
     metrics: r.metrics,
     error_tail: r.errorTail,
     trigger: r.trigger,
+    config: r.config,
+    repro: r.repro,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
     finished_at: r.finishedAt,
@@ -110,15 +103,6 @@ function reportOutcome(o: TrainOutcome, jsonOut: boolean): void {
   }
 }
 
-function adapterOf(db: DB, ref: string): AdapterRecord {
-  const direct = getAdapter(db, ref);
-  if (direct) return direct;
-  const run = requireRun(db, ref);
-  const a = adapterForRun(db, run.id);
-  if (!a) throw new Error(`run "${run.name}" has no registered adapter (status ${run.status})`);
-  return a;
-}
-
 interface EvalCliOptions {
   run: string;
   assistant?: string;
@@ -128,53 +112,18 @@ interface EvalCliOptions {
   json?: boolean;
 }
 
-async function runEvalCommand(config: Config, db: DB, log: Logger, opts: EvalCliOptions, quiet = false) {
-  const assistant = opts.assistant ?? config.finetune_runs.assistant;
-  const { settings, upstreamName, target } = assistantTarget(config, assistant);
-  if (!target) throw new Error(`assistant "${assistant}" has no upstream: eval needs an OpenAI-compatible server (assistants.${assistant}.upstream)`);
-  const up = config.upstreams[upstreamName];
-  let retriever: Awaited<ReturnType<typeof openRetriever>> | null = null;
-  let retrievalUnavailable: string | undefined;
-  if (opts.retrieval) {
-    try {
-      retriever = await openRetriever(config, db, log);
-    } catch (e) {
-      retrievalUnavailable = `retriever unavailable: ${(e as Error).message}`;
-    }
-  } else retrievalUnavailable = 'disabled with --no-retrieval';
-  try {
-    const ev = config.finetune_runs.eval;
-    let lastPct = -1;
-    return await evaluateRun({
-      db,
-      run: requireRun(db, opts.run),
-      assistant,
-      target,
-      baseModelName: settings.model,
-      chatFor: (model) =>
-        new OpenAIChatModel({ upstreamName, baseUrl: up.base_url, apiKey: up.api_key, timeoutMs: up.timeout_ms, maxRetries: up.max_retries, model, thinkStartsOpen: settings.think_starts_open, log }),
-      retriever: retriever?.retriever ?? null,
-      retrievalUnavailable,
-      persona: settings.system_prompt,
-      instructionsIn: settings.instructions_in,
-      contextTokens: Math.max(256, settings.context_tokens - settings.answer_tokens - 256),
-      maxTokens: ev.max_tokens,
-      topK: ev.top_k,
-      concurrency: ev.concurrency,
-      maxSamples: opts.maxSamples ?? ev.max_samples,
-      refusalPatterns: ev.refusal_patterns,
-      testFile: opts.test,
-      onProgress: (done, total) => {
-        const pct = Math.floor((done / total) * 10);
-        if (!quiet && pct !== lastPct) {
-          lastPct = pct;
-          err(`eval: ${done}/${total} requests`);
-        }
-      },
-    });
-  } finally {
-    await retriever?.close();
-  }
+function runEvalCommand(config: Config, db: DB, log: Logger, opts: EvalCliOptions) {
+  let lastPct = -1;
+  return evaluateForAssistant(config, db, log, {
+    ...opts,
+    onProgress: (done, total) => {
+      const pct = Math.floor((done / total) * 10);
+      if (pct !== lastPct) {
+        lastPct = pct;
+        err(`eval: ${done}/${total} requests`);
+      }
+    },
+  });
 }
 
 /** Adds the run/eval/registry/schedule subcommands to the `kb finetune` group. */
@@ -210,6 +159,88 @@ export function registerFinetuneRunCommands(ft: Command): void {
         });
         reportOutcome(outcome, !!o.json);
       } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('search')
+    .description('hyper-parameter search (Optuna: TPE, random or grid; median pruning): short real train_lora.py runs on a subset; resumable')
+    .option('--name <name>', 'study name; the same name continues the study (default <version_prefix>-<year>h<half>-search)')
+    .option('--data <dir>', 'output folder of `kb finetune prepare` (default <data_dir>/<finetune.dataset_dir>)')
+    .option('--base-model <path|id>', 'base weights (default finetune_runs.base_model_path or the planner preset)')
+    .option('--gpu <id>', 'planner GPU id: seeds the base config and prices the budget (default finetune_runs.gpu)')
+    .addOption(new Option('--method <method>', 'lora | qlora-8bit | qlora-4bit').choices(['lora', 'qlora-8bit', 'qlora-4bit']))
+    .addOption(new Option('--sampler <sampler>', 'tpe (Bayesian) | random | grid').choices(['tpe', 'random', 'grid']).default('tpe'))
+    .addOption(new Option('--pruner <pruner>', 'median | none').choices(['median', 'none']).default('median'))
+    .option('--trials <n>', 'finished trials wanted in total (a resumed study counts the earlier ones)', positiveInt, 20)
+    .option('--step-budget <n>', 'most optimizer steps per trial', positiveInt, 60)
+    .option('--train-subset <n>', 'training samples per trial', positiveInt, 512)
+    .option('--val-subset <n>', 'validation samples per trial', positiveInt, 64)
+    .option('--evals-per-trial <n>', 'validation losses reported to the pruner per trial', positiveInt, 4)
+    .option('--startup-trials <n>', 'random trials before TPE models the objective and before pruning starts', positiveInt, 5)
+    .option('--space <file>', 'search space JSON/YAML (default: finetune/search/space.ts DEFAULT_SPACE)')
+    .option('--max-hours <h>', 'refuse to start when the planner estimates more GPU-hours', Number, 8)
+    .option('--max-cost <amount>', 'refuse to start when the estimated cost is higher (finetune.planner.gpu_prices_per_hour)', Number)
+    .option('--force', 'start without a planner estimate or over the limits')
+    .option('--set <key=value>', 'override a base run-config key, repeatable', collect, [])
+    .option('--apply', 'write the best configuration into the next run (<runs_dir>/next-run.json, read by `kb finetune train`)')
+    .option('--json', 'print the results as JSON')
+    .action(async (o: { name?: string; data?: string; baseModel?: string; gpu?: string; method?: Method; sampler: 'tpe' | 'random' | 'grid'; pruner: 'median' | 'none'; trials: number; stepBudget: number; trainSubset: number; valSubset: number; evalsPerTrial: number; startupTrials: number; space?: string; maxHours?: number; maxCost?: number; force?: boolean; set: string[]; apply?: boolean; json?: boolean }) => {
+      const ctx = openContext();
+      const ac = new AbortController();
+      const onSignal = () => {
+        err('stopping the search: the running trial is abandoned (failed); the same command continues the study');
+        ac.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const name = o.name ?? `${versionFor(new Date(), ctx.config.finetune_runs.version_prefix)}-search`;
+        const outcome = await runSearch(
+          ctx.db,
+          ctx.config,
+          {
+            name,
+            datasetDir: o.data,
+            baseModel: o.baseModel,
+            gpu: o.gpu,
+            method: o.method,
+            overrides: parseOverrides(o.set),
+            space: o.space ? loadSpace(o.space) : undefined,
+            options: { sampler: o.sampler, pruner: o.pruner, trials: o.trials, stepBudget: o.stepBudget, trainSubset: o.trainSubset, valSubset: o.valSubset, evalsPerTrial: o.evalsPerTrial, startupTrials: o.startupTrials },
+            limits: { maxHours: o.maxHours, maxCost: o.maxCost },
+            force: o.force,
+          },
+          {
+            signal: ac.signal,
+            onEvent: (e) => {
+              if (o.json) return;
+              if (e.event === 'search_start') err(`study ${name}: ${e.finished} finished trial(s), ${e.to_run} to run (${e.sampler}, ${e.pruner} pruning, ${e.train_samples} training samples, ≤ ${e.step_budget} steps each)`);
+              if (e.event === 'trial_end') err(`trial ${e.number}: ${e.state}${e.value != null ? ` ${Number(e.value).toFixed(4)}` : ''} after ${e.steps} steps (${e.runtime_s} s)${e.error ? ` — ${e.error}` : ''}`);
+            },
+          },
+        );
+        outcome.notes.forEach((n) => err(`note: ${n}`));
+        if (outcome.budget && !o.json) err(`budget: ≤ ${outcome.budget.hours} GPU-hours${outcome.budget.cost != null ? `, ≤ ${outcome.budget.cost} ${outcome.budget.currency}` : ''} (${outcome.budget.assumptions.join('; ')})`);
+        const r = outcome.results;
+        const applied = o.apply && r?.best ? applySearch(ctx.config, r) : null;
+        if (o.json) json({ status: outcome.status, dir: outcome.dir, budget: outcome.budget, error: outcome.error, files: outcome.files, applied, ...(r ?? {}) });
+        else if (r) {
+          resultsTable(r).forEach((l) => out(l));
+          importanceLines(r).forEach((l) => out(l));
+          out(`report: ${outcome.files.report}\nplot: ${outcome.files.plot}`);
+          if (applied) out(`applied trial ${r.best!.number} to the next run (${appliedSearchFile(ctx.config)}): ${JSON.stringify(applied.overrides)}`);
+          else if (r.best) out(`apply with: kb finetune search --name ${name} --trials ${o.trials} --apply (a complete study re-runs nothing)`);
+        }
+        if (o.apply && !applied) err('nothing applied: no completed trial');
+        if (outcome.error) err(`search: ${outcome.error}`);
+        if (outcome.status === 'interrupted') {
+          err(`interrupted; continue with the same command (--name ${name})`);
+          process.exitCode = EXIT_INTERRUPTED;
+        } else if (outcome.status === 'failed') process.exitCode = 1;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         ctx.close();
       }
     });
@@ -250,7 +281,7 @@ export function registerFinetuneRunCommands(ft: Command): void {
     });
 
   ft.command('show')
-    .description("one run: status, progress, metrics, error output")
+    .description('one run: status, progress, metrics, reproducibility record (code, config, data, seed, versions, planner estimate vs measured), error output')
     .argument('<run>', 'run name or id')
     .option('--json', 'print the run record as JSON')
     .action((ref: string, o: { json?: boolean }) => {
@@ -258,11 +289,53 @@ export function registerFinetuneRunCommands(ft: Command): void {
       try {
         reconcileStaleRuns(ctx.db);
         const r = requireRun(ctx.db, ref);
-        if (o.json) return json(runSummary(r));
+        if (o.json) return json({ ...runSummary(r), exports: listExports(ctx.db, r.id) });
         out(`run ${r.name} (#${r.id}): ${r.status}, ${r.attempts} attempt(s), folder ${r.path}`);
         if (r.progress) out(`progress: ${JSON.stringify(r.progress)}`);
         if (r.metrics) out(`metrics: ${JSON.stringify(r.metrics)}`);
+        reproLines(r).forEach((l) => out(l));
+        for (const e of listExports(ctx.db, r.id)) out(`export #${e.id} ${e.format.padEnd(12)} sha256 ${e.sha256.slice(0, 16)}…  ${e.path}  ${e.createdAt}`);
         if (r.errorTail) out(`error output:\n${r.errorTail}`);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('export')
+    .description('export a trained run for servers without runtime LoRA: merged 16-bit weights (vLLM/TGI), GGUF + Ollama Modelfile, or the LoRA as GGUF')
+    .argument('<run>', 'run name or id')
+    .addOption(new Option('--format <format>', 'merged | gguf | adapter-gguf').choices(FORMATS).makeOptionMandatory())
+    .option('--out <dir>', 'output folder (default <run folder>/export/<format>)')
+    .addOption(new Option('--dtype <dtype>', 'merged weights precision').choices(['bf16', 'fp16']).default('bf16'))
+    .addOption(new Option('--gguf-type <type>', "llama.cpp converter --outtype (smaller quantisations: llama-quantize, see finetune/RUNBOOK.md)").choices([...GGUF_TYPES]).default('f16'))
+    .option('--llama-cpp <dir>', "llama.cpp checkout holding convert_hf_to_gguf.py (default $LLAMA_CPP_DIR, else the PATH)")
+    .option('--ollama-base <model>', 'adapter-gguf: the Ollama model of the same base weights (Modelfile FROM)')
+    .option('--system <text>', 'system prompt written into the Modelfile')
+    .option('--json', 'print the registry record as JSON')
+    .action(async (ref: string, o: { format: ExportFormat; out?: string; dtype: 'bf16' | 'fp16'; ggufType: (typeof GGUF_TYPES)[number]; llamaCpp?: string; ollamaBase?: string; system?: string; json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        const r = await exportRun(ctx.db, ctx.config, ref, { format: o.format, outDir: o.out, dtype: o.dtype, ggufType: o.ggufType, llamaCpp: o.llamaCpp, ollamaBase: o.ollamaBase, system: o.system }, { onText: (l) => err(l) });
+        if (o.json) return json({ ...r.export, notes: r.notes });
+        out(`${r.export.format} export of ${ref}: ${r.export.path}\nsha256 ${r.export.sha256} (${r.export.bytes} bytes), recorded as export #${r.export.id}`);
+        r.notes.forEach((n) => out(n));
+      } finally {
+        ctx.close();
+      }
+    });
+
+  ft.command('diff')
+    .description('compare two runs: resolved config, data hash, code commit, library/CUDA/GPU versions, planner estimate, measured metrics')
+    .argument('<a>', 'run name or id')
+    .argument('<b>', 'run name or id')
+    .option('--json', 'print [{key, a, b}] for the keys that differ')
+    .action((refA: string, refB: string, o: { json?: boolean }) => {
+      const ctx = openContext();
+      try {
+        const a = requireRun(ctx.db, refA);
+        const b = requireRun(ctx.db, refB);
+        if (o.json) return json(diffRuns(a, b));
+        diffLines(a, b).forEach((l) => out(l));
       } finally {
         ctx.close();
       }
@@ -365,7 +438,7 @@ export function registerFinetuneRunCommands(ft: Command): void {
     .option('--cron <expr>', 'cron expression (default finetune_runs.schedule.cron)')
     .action(async (o: { once?: boolean; cron?: string }) => {
       const config = loadConfig();
-      const job = () => semiannualJob(config);
+      const job = () => runJobOnce(config);
       if (o.once) {
         const outcome = await job();
         json(outcome);
@@ -386,51 +459,11 @@ export function registerFinetuneRunCommands(ft: Command): void {
     });
 }
 
-/** One semiannual job with the real steps (used by `kb finetune schedule`). */
-export async function semiannualJob(config: Config) {
+/** One semiannual job (finetune/schedule/job.ts) with the CLI's store and logger. */
+async function runJobOnce(config: Config) {
   const ctx = openContext(config);
-  const s = config.finetune_runs.schedule;
-  const version = versionFor(new Date(), config.finetune_runs.version_prefix);
-  const say = (line: string) => err(`[finetune ${new Date().toISOString()}] ${line}`);
   try {
-    return await runSemiannualJob(
-      ctx.db,
-      {
-        prepare: async () => {
-          const outDir = path.resolve(config.data_dir, config.finetune.dataset_dir, version);
-          let retriever: Awaited<ReturnType<typeof openRetriever>> | null = null;
-          try {
-            retriever = await openRetriever(config, ctx.db, ctx.log);
-          } catch (e) {
-            say(`retriever unavailable for RAFT passages (${(e as Error).message}); prepare falls back to BM25 from the store`);
-          }
-          try {
-            const summary = await prepareDataset({ db: ctx.db, core: config.core, finetune: config.finetune, outDir, retriever: retriever?.retriever ?? null, modelsDir: path.join(config.data_dir, 'models') });
-            summary.warnings.forEach((w) => say(`prepare warning: ${w}`));
-            return { datasetDir: summary.out_dir };
-          } finally {
-            await retriever?.close();
-          }
-        },
-        train: async (datasetDir) => {
-          const renderer = createProgressRenderer({ write: (x: string) => process.stderr.write(x), isTTY: false });
-          const o = await trainNewRun(ctx.db, config, { datasetDir, trigger: 'scheduler' }, { onEvent: (e) => renderer.onEvent(e) });
-          return o.run;
-        },
-        evaluate: async (run) => {
-          const r = await runEvalCommand(config, ctx.db, ctx.log, { run, retrieval: true }, true);
-          const current = activeAdapter(ctx.db, config.finetune_runs.assistant);
-          const gate = promotionGate(r.report, { incumbentVersion: current?.version ?? null, incumbentReport: current?.evalReport ?? null, minImprovement: config.finetune_runs.deploy.min_improvement });
-          return { gatePass: gate.pass, gateReason: gate.reason };
-        },
-        deploy: async (run) => {
-          const assistant = config.finetune_runs.assistant;
-          const r = await deployAdapter(ctx.db, { version: adapterOf(ctx.db, run).version, assistant, target: assistantTarget(config, assistant).target, minImprovement: config.finetune_runs.deploy.min_improvement, note: 'semiannual job' });
-          return { status: r.status, message: [r.message, ...r.instructions].join('\n') };
-        },
-      },
-      { lockTtlMs: s.lock_ttl_seconds * 1000, waitForIngestMs: s.wait_for_ingest_minutes * 60_000, autoDeploy: s.auto_deploy, say },
-    );
+    return await semiannualJob(config, ctx.db, ctx.log, (line) => err(`[finetune ${new Date().toISOString()}] ${line}`));
   } finally {
     ctx.close();
   }

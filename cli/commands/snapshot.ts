@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { acquireLock } from '../../lock/index.ts';
-import { openBackend } from '../../snapshot/backend.ts';
-import { gcSnapshots, publishSnapshot } from '../../snapshot/publish.ts';
+import { acquireLock } from '../../src/lock/index.ts';
+import { openBackend } from '../../src/snapshot/backend.ts';
+import { gcSnapshots, publishSnapshot } from '../../src/snapshot/publish.ts';
 import { openContext } from '../context.ts';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
 
 // `kb snapshot publish|list|promote|gc`: index snapshots for API replicas (src/snapshot/).
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { countActiveKeys, createKey, listKeys, parseGroups, parseScopes, revokeKey, type ApiKey } from '../../auth/keys.ts';
-import type { Config } from '../../config/index.ts';
+import { countActiveKeys, createKey, listKeys, parseGroups, parseScopes, revokeKey, type ApiKey } from '../../src/auth/keys.ts';
+import type { Config } from '../../src/config/index.ts';
 import { openContext } from '../context.ts';
 
 const show = (k: ApiKey) =>

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { DB } from '../../store/index.ts';
+import type { DB } from '../../src/store/index.ts';
 import { openContext } from '../context.ts';
-import { lastRun } from '../../../ingest/runs.ts';
-import { indexHealth, type IndexHealth } from '../../vector/health.ts';
+import { lastRun } from '../../ingest/runs.ts';
+import { indexHealth, type IndexHealth } from '../../src/vector/health.ts';
 
 export interface StoreStatus {
   documents: number;

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { openContext } from '../context.ts';
-import { createEmbedder } from '../../embeddings/factory.ts';
-import { EmbeddingCache, embedWithCache } from '../../embeddings/cache.ts';
-import { withLock } from '../../lock/index.ts';
-import { discardUnusableVersions, indexHealth } from '../../vector/health.ts';
-import { backfillChecksum, loadVersion } from '../../vector/verify.ts';
-import { activeVersion, syncDenseIndex } from '../../vector/versions.ts';
+import { createEmbedder } from '../../src/embeddings/factory.ts';
+import { EmbeddingCache, embedWithCache } from '../../src/embeddings/cache.ts';
+import { withLock } from '../../src/lock/index.ts';
+import { discardUnusableVersions, indexHealth } from '../../src/vector/health.ts';
+import { backfillChecksum, loadVersion } from '../../src/vector/verify.ts';
+import { activeVersion, syncDenseIndex } from '../../src/vector/versions.ts';
 
 // `kb index verify` and `kb index rebuild`: the operator's tools for a damaged dense index.
 
