@@ -16,6 +16,19 @@ export interface RunRow {
   pid: number | null;
 }
 
+/** A run row as the API shows it: `sources` and `report` parsed (an unparsable value stays text). */
+export function runJson(r: RunRow) {
+  const parse = (v: string | null): unknown => {
+    if (v === null) return null;
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  };
+  return { ...r, sources: parse(r.sources), report: parse(r.report) };
+}
+
 export function startRun(db: DB, trigger: string, sources: string[]): number {
   const r = db
     .prepare('INSERT INTO ingest_runs (started_at, status, trigger, sources, pid) VALUES (?, ?, ?, ?, ?)')

@@ -4,26 +4,8 @@ import { HttpError } from '../errors.ts';
 import { routeLabel, state } from '../state.ts';
 import { lockHolder } from '../../src/lock/index.ts';
 import { listVersions } from '../../src/vector/versions.ts';
+import { runJson, type RunRow } from '../../ingest/runs.ts';
 
-interface RunRow {
-  id: number;
-  started_at: string;
-  finished_at: string | null;
-  status: string;
-  trigger: string;
-  sources: string;
-  report: string | null;
-  error: string | null;
-}
-
-const parseJson = (s: string | null): unknown => {
-  if (s === null) return null;
-  try {
-    return JSON.parse(s);
-  } catch {
-    return s;
-  }
-};
 
 /** The run in progress: only while a live process holds the ingest lock (a crashed run's row may still say 'running'). */
 function runningRun(deps: AppDeps): number | null {
@@ -59,7 +41,7 @@ export function adminRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
     const rows = deps.db.prepare('SELECT id, started_at, finished_at, status, trigger, sources, report, error FROM ingest_runs ORDER BY id DESC LIMIT ?').all(raw) as RunRow[];
     res.json({
       object: 'list',
-      data: rows.map((r) => ({ ...r, sources: parseJson(r.sources), report: parseJson(r.report) })),
+      data: rows.map((r) => runJson(r)),
     });
   });
 

@@ -13,6 +13,7 @@ import { filtersSchema, modeSchema, parseBody, toFilters } from '../validation.t
 import { intParam, optIntParam, strParam } from './query-params.ts';
 import { hitJson } from './retrieve.ts';
 import { describeReason } from './quarantine-reasons.ts';
+import { runJson, type RunRow } from '../../ingest/runs.ts';
 
 // Admin console operations: quarantine, API keys, one ingestion run (and its live progress as
 // server-sent events), and retrieval testing "as key X".
@@ -28,28 +29,6 @@ const keyJson = (k: ApiKey) => ({
   last_used_at: k.lastUsedAt,
 });
 
-interface RunRow {
-  id: number;
-  started_at: string;
-  finished_at: string | null;
-  status: string;
-  trigger: string;
-  sources: string;
-  report: string | null;
-  error: string | null;
-  pid: number | null;
-}
-
-const parse = (s: string | null): unknown => {
-  if (s === null) return null;
-  try {
-    return JSON.parse(s);
-  } catch {
-    return s;
-  }
-};
-
-const runJson = (r: RunRow) => ({ ...r, sources: parse(r.sources), report: parse(r.report) });
 
 const keyBody = z
   .object({
