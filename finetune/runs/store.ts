@@ -1,6 +1,7 @@
 import { nowIso, type DB } from '../../src/store/index.ts';
 import { parseRunConfig, type RunConfig } from '../train/run-config.ts';
 import type { ReproRecord } from './repro.ts';
+import { processAlive } from '../../src/util/process.ts';
 
 // The finetune_runs table (migration 004): one row per training run.
 
@@ -141,20 +142,12 @@ export function updateRun(db: DB, id: number, patch: RunPatch): void {
   db.prepare(`UPDATE finetune_runs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Runs left 'running' by an orchestrator that died (machine reboot, kill -9) become
  * 'interrupted', so they can be resumed. Returns how many were fixed.
  */
-export function reconcileStaleRuns(db: DB, isAlive: (pid: number) => boolean = alive): number {
+export function reconcileStaleRuns(db: DB, isAlive: (pid: number) => boolean = processAlive): number {
   const stale = (db.prepare("SELECT id, pid FROM finetune_runs WHERE status = 'running'").all() as { id: number; pid: number | null }[]).filter(
     (r) => r.pid == null || !isAlive(r.pid),
   );

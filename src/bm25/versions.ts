@@ -7,6 +7,7 @@ import { silentLogger } from '../log/index.ts';
 import { Bm25Builder, fsyncDirectory, writeFileAtomic, type BuildRow } from './builder.ts';
 import { BLOCK_SIZE } from './format.ts';
 import { FTS5_BM25 } from './scoring.ts';
+import { removeStaleTempFiles } from '../util/process.ts';
 
 // BM25 index versions: the same discipline as the HNSW versions (src/vector/versions.ts).
 // A build reads the live chunks and their analysed terms in one SQLite read transaction (a
@@ -115,7 +116,7 @@ export function syncBm25Index(db: DB, dataDir: string, opts: BuildOptions = {}):
   const log = opts.log ?? silentLogger;
   const dir = path.join(dataDir, BM25_DIR);
   fs.mkdirSync(dir, { recursive: true });
-  removeStaleTempFiles(dir, log);
+  removeStaleTempFiles(dir, log, 'BM25 index');
   const active = activeBm25Version(db);
   let reason: Bm25BuildReport['reason'] = opts.force ? 'forced' : null;
   if (!reason) {
@@ -226,23 +227,3 @@ export function pruneBm25Versions(db: DB, dataDir: string, keep: number, log: Lo
   return removed;
 }
 
-/** Removes temp files left by builders that died mid-write (their pid is gone). */
-function removeStaleTempFiles(dir: string, log: Logger): void {
-  for (const name of fs.readdirSync(dir)) {
-    const m = /\.tmp-(\d+)$/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || isAlive(pid)) continue;
-    fs.rmSync(path.join(dir, name), { force: true });
-    log.info({ file: name }, 'removed a temp BM25 index file left by a dead builder');
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -7,6 +7,7 @@ import { silentLogger } from '../log/index.ts';
 import { HnswIndex, fsyncDir } from './hnsw.ts';
 import { backfillChecksum, loadVersion, verifyVersion } from './verify.ts';
 import { IndexIntegrityError, type ScanResult } from './integrity.ts';
+import { removeStaleTempFiles } from '../util/process.ts';
 
 // Dense index versions. Invariant (crash safety): the live labels of the active version's file
 // are exactly { chunks.id : vector_label IS NOT NULL }. A sync builds a NEW file, then flips the
@@ -158,7 +159,7 @@ export async function syncDenseIndex(opts: SyncOptions): Promise<SyncReport> {
   const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
   const indexDir = path.join(dataDir, 'index');
   fs.mkdirSync(indexDir, { recursive: true });
-  removeStaleTempFiles(indexDir, log);
+  removeStaleTempFiles(indexDir, log, 'index');
   removeOrphanFiles(db, indexDir, log);
 
   const active = activeVersion(db);
@@ -403,23 +404,3 @@ function removeOrphanFiles(db: DB, indexDir: string, log: Logger): void {
   }
 }
 
-/** Removes temp files left by writers that died mid-write (their pid is gone). */
-function removeStaleTempFiles(indexDir: string, log: Logger): void {
-  for (const name of fs.readdirSync(indexDir)) {
-    const m = /\.tmp-(\d+)$/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || isAlive(pid)) continue;
-    fs.rmSync(path.join(indexDir, name), { force: true });
-    log.info({ file: name }, 'removed a temp index file left by a dead writer');
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
