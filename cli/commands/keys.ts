@@ -1,21 +1,11 @@
 import type { Command } from 'commander';
-import { countActiveKeys, createKey, listKeys, parseGroups, parseScopes, revokeKey, type ApiKey } from '../../src/auth/keys.ts';
+import { countActiveKeys, createKey, keyJson, listKeys, parseGroups, parseScopes, revokeKey, type ApiKey } from '../../src/auth/keys.ts';
 import type { Config } from '../../src/config/index.ts';
 import { openContext } from '../context.ts';
 
 const show = (k: ApiKey) =>
   `${String(k.id).padEnd(4)} ${k.prefix}…  ${k.name.padEnd(20)} scopes=${k.scopes.join(',')}  groups=${k.groups.join(',') || '(public only)'}  created=${k.createdAt}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}${k.lastUsedAt ? `  last used ${k.lastUsedAt}` : ''}`;
 
-const publicJson = (k: ApiKey) => ({
-  id: k.id,
-  name: k.name,
-  prefix: k.prefix,
-  scopes: k.scopes,
-  groups: k.groups,
-  created_at: k.createdAt,
-  revoked_at: k.revokedAt,
-  last_used_at: k.lastUsedAt,
-});
 
 /** What the configuration this command loaded does with keys (the server reads the same one). */
 export function authModeNote(config: Config): string {
@@ -40,7 +30,7 @@ export function register(program: Command): void {
       const ctx = openContext();
       try {
         const { key, secret } = createKey(ctx.db, { name: opts.name, scopes, groups });
-        if (opts.json) process.stdout.write(`${JSON.stringify({ ...publicJson(key), secret, auth_mode: ctx.config.auth.mode })}\n`);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ...keyJson(key), secret, auth_mode: ctx.config.auth.mode })}\n`);
         else process.stdout.write(`${show(key)}\n\n  ${secret}\n\nThis secret is shown only now; it is stored hashed. Send it as "Authorization: Bearer <secret>".\n`);
         process.stderr.write(`Note: ${authModeNote(ctx.config)}\n`);
       } finally {
@@ -57,7 +47,7 @@ export function register(program: Command): void {
       const ctx = openContext();
       try {
         const list = listKeys(ctx.db, { includeRevoked: opts.all });
-        if (opts.json) process.stdout.write(`${JSON.stringify(list.map(publicJson))}\n`);
+        if (opts.json) process.stdout.write(`${JSON.stringify(list.map(keyJson))}\n`);
         else {
           const none = ctx.config.auth.mode === 'required' ? 'no keys: auth.mode is required, so every /v1 request is refused until one is created' : 'no keys (auth.mode is off: the server is open on loopback only)';
           process.stdout.write(list.length ? `${list.map(show).join('\n')}\n` : `${none}\n`);

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { createKey, getKey, KeyInputError, keyScopes, listKeys, revokeKey, type ApiKey } from '../../src/auth/keys.ts';
+import { createKey, getKey, KeyInputError, keyJson, keyScopes, listKeys, revokeKey } from '../../src/auth/keys.ts';
 import { lockHolder } from '../../src/lock/index.ts';
 import { quarantineCounts } from '../../ingest/quarantine.ts';
 import { pendingCount } from '../../src/vector/versions.ts';
@@ -18,16 +18,6 @@ import { runJson, type RunRow } from '../../ingest/runs.ts';
 // Admin console operations: quarantine, API keys, one ingestion run (and its live progress as
 // server-sent events), and retrieval testing "as key X".
 
-const keyJson = (k: ApiKey) => ({
-  id: k.id,
-  name: k.name,
-  prefix: k.prefix,
-  scopes: k.scopes,
-  groups: k.groups,
-  created_at: k.createdAt,
-  revoked_at: k.revokedAt,
-  last_used_at: k.lastUsedAt,
-});
 
 
 const keyBody = z

@@ -21,6 +21,20 @@ export interface ApiKey {
   lastUsedAt: string | null;
 }
 
+/** A key as the API and `kb keys --json` show it: never the secret or its hash. */
+export function keyJson(k: ApiKey) {
+  return {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    scopes: k.scopes,
+    groups: k.groups,
+    created_at: k.createdAt,
+    revoked_at: k.revokedAt,
+    last_used_at: k.lastUsedAt,
+  };
+}
+
 export class KeyInputError extends Error {
   constructor(message: string) {
     super(message);
