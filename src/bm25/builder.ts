@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BLOCK_SIZE, SectionWriter, putVarint } from './format.ts';
+import { BLOCK_SIZE, SectionWriter, getVarints, putVarint } from './format.ts';
 import { FTS5_BM25, bm25Idf, bm25Norm, bm25Term, type Bm25Params } from './scoring.ts';
 
 // Builds one immutable BM25 index file from chunks streamed in ascending chunk id.
@@ -253,6 +253,7 @@ export class Bm25Builder {
     const postingsStart = w.beginSection('postings');
     const docs = new Int32Array(BLOCK_SIZE);
     const tfs = new Int32Array(BLOCK_SIZE);
+    const pair = new Int32Array(2);
     const out = new Uint8Array(BLOCK_SIZE * 10);
     let block = 0;
     for (let i = 0; i < T; i++) {
@@ -272,22 +273,9 @@ export class Bm25Builder {
         const base = doc;
         let bmax = 0;
         while (count < BLOCK_SIZE && pos < end) {
-          let v = 0;
-          let shift = 0;
-          let byte: number;
-          do {
-            byte = s[pos++];
-            v += (byte & 0x7f) * 2 ** shift;
-            shift += 7;
-          } while (byte & 0x80);
-          doc += v;
-          let tf = 0;
-          shift = 0;
-          do {
-            byte = s[pos++];
-            tf += (byte & 0x7f) * 2 ** shift;
-            shift += 7;
-          } while (byte & 0x80);
+          pos = getVarints(s, pos, 2, pair); // (doc delta, tf)
+          doc += pair[0];
+          const tf = pair[1];
           docs[count] = doc;
           tfs[count] = tf;
           const score = bm25Term(idf, tf, norm[doc], k1);

@@ -171,6 +171,29 @@ function view<T>(buf: Buffer, off: number, len: number, size: number, C: new (b:
   return new C(copy.buffer, 0, len);
 }
 
+/**
+ * Decodes `count` unsigned LEB128 values (as putVarint writes them) from `src` at `pos` into
+ * `out[0..count)`. Returns the new position. One-byte values (most deltas and tfs) take the
+ * short path.
+ */
+export function getVarints(src: Uint8Array, pos: number, count: number, out: Int32Array): number {
+  for (let i = 0; i < count; i++) {
+    let v = src[pos++];
+    if (v & 0x80) {
+      v &= 0x7f;
+      let shift = 7;
+      let byte: number;
+      do {
+        byte = src[pos++];
+        v += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (byte & 0x80);
+    }
+    out[i] = v;
+  }
+  return pos;
+}
+
 /** Unsigned LEB128 (values < 2^32). Returns the new position. */
 export function putVarint(out: Uint8Array, pos: number, v: number): number {
   while (v >= 0x80) {

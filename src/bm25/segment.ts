@@ -1,4 +1,4 @@
-import { BLOCK_SIZE, Bm25FileError, SectionReader } from './format.ts';
+import { BLOCK_SIZE, Bm25FileError, SectionReader, getVarints } from './format.ts';
 import { bm25Idf, bm25Norm } from './scoring.ts';
 
 // One loaded BM25 index version and its exact top-k search.
@@ -73,24 +73,11 @@ class Cursor {
     const seg = this.seg;
     const b = this.block;
     const p = seg.postings;
-    let pos = seg.blockOffset[b];
     const count = b === this.end - 1 ? seg.termDf[this.term] - (b - this.first) * BLOCK_SIZE : BLOCK_SIZE;
+    // Doc ids are stored as deltas from the previous one (the block's first from the last of the block before).
+    const pos = getVarints(p, seg.blockOffset[b], count, this.docs);
     let doc = b === this.first ? -1 : seg.blockLast[b - 1];
-    for (let i = 0; i < count; i++) {
-      let v = p[pos++];
-      if (v & 0x80) {
-        v &= 0x7f;
-        let shift = 7;
-        let byte: number;
-        do {
-          byte = p[pos++];
-          v += (byte & 0x7f) * 2 ** shift;
-          shift += 7;
-        } while (byte & 0x80);
-      }
-      doc += v;
-      this.docs[i] = doc;
-    }
+    for (let i = 0; i < count; i++) this.docs[i] = doc += this.docs[i];
     // The tfs follow; most probes of a non-essential list miss, so they are decoded on demand.
     this.tfPos = pos;
     this.tfReady = false;
@@ -102,22 +89,7 @@ class Cursor {
   }
 
   private decodeTfs(): void {
-    const p = this.seg.postings;
-    let pos = this.tfPos;
-    for (let i = 0; i < this.len; i++) {
-      let v = p[pos++];
-      if (v & 0x80) {
-        v &= 0x7f;
-        let shift = 7;
-        let byte: number;
-        do {
-          byte = p[pos++];
-          v += (byte & 0x7f) * 2 ** shift;
-          shift += 7;
-        } while (byte & 0x80);
-      }
-      this.tfs[i] = v;
-    }
+    getVarints(this.seg.postings, this.tfPos, this.len, this.tfs);
     this.tfReady = true;
   }
 
