@@ -1,6 +1,7 @@
 import type { Config } from '../../src/config/index.ts';
 import type { Logger } from '../../src/log/index.ts';
 import { startReplicaServer } from '../../src/snapshot/serve-replica.ts';
+import { untilShutdownSignal } from '../shutdown.ts';
 
 /** `kb serve --snapshot-from`: runs a replica until SIGINT/SIGTERM (graceful, like `kb serve`). */
 export async function serveReplica(config: Config, source: string, opts: { port?: number; host?: string; log: Logger }): Promise<void> {
@@ -8,25 +9,11 @@ export async function serveReplica(config: Config, source: string, opts: { port?
   const abort = new AbortController();
   let server: Awaited<ReturnType<typeof startReplicaServer>> | null = null;
   let stopping = false;
-  let resolveStopped: () => void = () => {};
-  const stopped = new Promise<void>((r) => (resolveStopped = r));
-  const stop = (signal: string) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
+  const stopped = untilShutdownSignal(log, async () => {
     stopping = true;
-    log.info({ signal }, 'signal received');
-    abort.abort();
-    if (!server) return resolveStopped();
-    server.close().then(resolveStopped, (err: unknown) => {
-      log.error({ err }, 'error during shutdown');
-      process.exitCode = 1;
-      resolveStopped();
-    });
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+    abort.abort(); // stops waiting for the first snapshot
+    await server?.close();
+  });
   try {
     server = await startReplicaServer(config, source, { ...opts, signal: abort.signal });
   } catch (err) {

@@ -9,6 +9,7 @@ import { spawnIngestion } from '../../ingest/spawn.ts';
 import { startScheduler, type Scheduler } from '../../ingest/scheduler.ts';
 import { createProgress } from '../../src/progress/index.ts';
 import { resolveBindHost } from '../../serve/bind.ts';
+import { untilShutdownSignal } from '../shutdown.ts';
 
 export function register(program: Command): void {
   program
@@ -65,24 +66,9 @@ export function register(program: Command): void {
           },
         });
       }
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const stop = (signal: string) => {
-          if (stopping) {
-            log.warn({ signal }, 'second signal: exiting now');
-            process.exit(1);
-          }
-          stopping = true;
-          log.info({ signal }, 'signal received');
-          scheduler?.stop();
-          server.close().then(resolve, (err: unknown) => {
-            log.error({ err }, 'error during shutdown');
-            process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
+      await untilShutdownSignal(log, () => {
+        scheduler?.stop();
+        return server.close();
       });
       db.close();
     });
