@@ -96,7 +96,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   if (!retriever) {
     // The real backend: the reader hot-swaps to a newly activated index version (weekly job)
     // with one reference assignment, so in-flight searches finish on the version they started with.
-    const opened = await openRetriever(config, db, log);
+    const opened = await openRetriever(config, db, log, { warm: true });
     const reader = opened.reader;
     cleanups.push(() => opened.close());
     retriever = opened.retriever;

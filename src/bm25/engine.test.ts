@@ -171,7 +171,7 @@ describe('BM25 engine equals brute force', () => {
             });
             const expected = bruteForce(docs, (d) => !dead[docs.indexOf(d)] && (!spec || allowedBySpec(rows[d.row], spec)), query, k);
             const counters = { postings: 0, scored: 0, candidates: 0 };
-            const got = seg.search(query, k, { allowed: compileDocFilter(seg, spec), dead, counters });
+            const got = seg.search(query, k, { allowed: compileDocFilter(seg, spec), blocked: dead, counters });
             expect(got.map((h) => h.chunkId)).toEqual(expected.map((h) => h.chunkId));
             got.forEach((h, i) => expect(Math.abs(h.score - expected[i].score)).toBeLessThanOrEqual(1e-6));
           }

@@ -122,6 +122,31 @@ describe('BM25 leg: engine equals FTS5 + SQL filters', () => {
     expect(fs.readdirSync(path.join(store.dir, 'bm25'))).toEqual(['v3.bm25']);
   });
 
+  it('a recurring filter (an API key’s groups) gives the same hits once materialised, and removals reach it', () => {
+    store = openTestStore();
+    addDocs(store, randomDocs(21, 300));
+    syncBm25Index(store.db, store.dir);
+    const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, reloadIntervalMs: 0 });
+    const db = store.db;
+    const key = normalizeFilters(undefined, ['sales']);
+    const dated = normalizeFilters({ kinds: ['news', 'post'], from: '2024-03-01' }, ['exec']);
+    const queries = [['芯片', 'market'], ['电池'], ['export', 'solar', '市场'], ['芯片', 'market']];
+    // Uses 1 (predicate), 2 (bitmap built), 3+ (bitmap reused), alternating two filters so both stay cached.
+    for (const terms of [...queries, ...queries]) {
+      for (const spec of [key, dated]) expectSameRanking(leg.search(terms, 15, spec), ftsTopK(db, terms, 15, spec));
+    }
+    const top = leg.search(['电池'], 5, key);
+    expect(top.length).toBeGreaterThan(1);
+    store.db.transaction(() => deleteChunkTerms(store!.db, top[0].chunkId))();
+    const after = leg.search(['电池'], 5, key);
+    expect(after.map((h) => h.chunkId)).not.toContain(top[0].chunkId);
+    expect(after.slice(0, top.length - 1)).toEqual(top.slice(1));
+    // A filter first seen after the removal builds its bitmap with the removal in it, too.
+    const fresh = normalizeFilters({ sources: ['wire', 'forum', 'blog'] }, ['sales']);
+    leg.search(['电池'], 5, fresh);
+    expect(leg.search(['电池'], 5, fresh).map((h) => h.chunkId)).not.toContain(top[0].chunkId);
+  });
+
   it('chunks added after the active version are not in it until the next build', () => {
     store = openTestStore();
     addDocs(store, [{ id: 'a', chunks: ['solar panel'] }]);

@@ -10,6 +10,7 @@ import { matchAnyTerm, searchBm25 } from './index.ts';
 import { compileDocFilter, isRestricted } from './filter.ts';
 import { Bm25Segment, type SearchCounters, type SearchHit } from './segment.ts';
 import { activeBm25Version, type Bm25Version } from './versions.ts';
+import { LruCache } from '../util/lru.ts';
 
 // The BM25 leg as the retriever (and a worker thread) calls it:
 //   search(analysedTerms, k, filterSpec) → [{ chunkId, score }] ranked by score desc, chunk id asc.
@@ -47,7 +48,23 @@ interface Loaded {
   dead: Uint8Array;
   deadCount: number;
   lastSeq: number;
+  /**
+   * Filters seen more than once, materialised as "blocked" bitmaps (1 = deleted or not allowed),
+   * by the spec's JSON. An API key sends the same ACL groups with every request, so its filter
+   * becomes one array load per candidate instead of a predicate over the row columns (measured:
+   * bench/bm25.ts, ACL scope at 1M). A one-off filter (a date range) stays a predicate: building
+   * a bitmap costs a pass over every document.
+   */
+  masks: LruCache<string, FilterMask>;
 }
+
+interface FilterMask {
+  uses: number;
+  blocked: Uint8Array | null;
+}
+
+/** Bitmaps kept per loaded version: one byte per document each (8 MiB at 1M chunks). */
+const MASK_CACHE = 8;
 
 export class Bm25Leg {
   private readonly db: DB;
@@ -111,7 +128,14 @@ export class Bm25Leg {
       return searchBm25(this.db, expr, k, isRestricted(spec) ? toSql(spec) : undefined).map((h) => ({ chunkId: h.chunkId, score: h.score }));
     }
     this.applyRemovals(l);
-    return l.segment.search(terms, k, { allowed: compileDocFilter(l.segment, spec), dead: l.deadCount > 0 ? l.dead : null, counters });
+    const dead = l.deadCount > 0 ? l.dead : null;
+    if (!isRestricted(spec)) return l.segment.search(terms, k, { blocked: dead, counters });
+    const key = JSON.stringify(spec);
+    let mask = l.masks.get(key);
+    if (!mask) l.masks.set(key, (mask = { uses: 0, blocked: null }));
+    if (!mask.blocked && ++mask.uses >= 2) mask.blocked = materialise(l, compileDocFilter(l.segment, spec)!);
+    if (mask.blocked) return l.segment.search(terms, k, { blocked: mask.blocked, counters });
+    return l.segment.search(terms, k, { allowed: compileDocFilter(l.segment, spec), blocked: dead, counters });
   }
 
   /** Loads the active version now if it is not the one in use (startup, tests). */
@@ -138,7 +162,7 @@ export class Bm25Leg {
       if (sha !== active.sha256) throw new Error(`checksum mismatch (file ${sha.slice(0, 12)}…, recorded ${active.sha256.slice(0, 12)}…): the file is corrupt`);
       const segment = new Bm25Segment(buf, active.file);
       if (segment.docs !== active.docs) throw new Error(`file holds ${segment.docs} chunks, SQLite records ${active.docs}`);
-      this.loaded = { version: active, segment, dead: new Uint8Array(segment.docs), deadCount: 0, lastSeq: active.removed_seq };
+      this.loaded = { version: active, segment, dead: new Uint8Array(segment.docs), deadCount: 0, lastSeq: active.removed_seq, masks: new LruCache(MASK_CACHE) };
       this.failed = null;
       this.log.info({ version: active.id, docs: segment.docs, terms: segment.terms.length }, 'BM25 index version loaded');
     } catch (err) {
@@ -156,8 +180,17 @@ export class Bm25Leg {
       if (doc >= 0 && !l.dead[doc]) {
         l.dead[doc] = 1;
         l.deadCount++;
+        for (const m of l.masks.values()) if (m.blocked) m.blocked[doc] = 1;
       }
       l.lastSeq = seq;
     }
   }
+}
+
+/** The blocked bitmap of a filter: 1 where the document is deleted or the predicate refuses it. */
+function materialise(l: Loaded, allowed: (doc: number) => boolean): Uint8Array {
+  const blocked = new Uint8Array(l.segment.docs);
+  const dead = l.dead;
+  for (let d = 0; d < blocked.length; d++) if (dead[d] || !allowed(d)) blocked[d] = 1;
+  return blocked;
 }

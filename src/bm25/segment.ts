@@ -33,8 +33,11 @@ export interface SearchCounters {
 export interface SearchOptions {
   /** Document (not row) predicate: filters and ACL over this file's columns. */
   allowed?: ((doc: number) => boolean) | null;
-  /** 1 = deleted since the version was built (live-docs set). */
-  dead?: Uint8Array | null;
+  /**
+   * 1 = never a candidate: deleted since the version was built (the live-docs set), or — when the
+   * leg has materialised a recurring filter — not allowed by it. Checked before `allowed`.
+   */
+  blocked?: Uint8Array | null;
   counters?: SearchCounters;
 }
 
@@ -326,7 +329,7 @@ export class Bm25Segment {
     const norm = this.norm;
     const blockMax = this.blockMax;
     const blockLast = this.blockLast;
-    const { allowed, dead } = opts;
+    const { allowed, blocked } = opts;
     let theta = -Infinity; // k-th score minus the rounding margin, once k hits are held
     let firstEssential = 0;
     let boundUntil = -1;
@@ -372,7 +375,7 @@ export class Bm25Segment {
         }
       }
 
-      if ((dead && dead[doc]) || (allowed && !allowed(doc))) {
+      if ((blocked && blocked[doc]) || (allowed && !allowed(doc))) {
         for (let i = firstEssential; i < n; i++) if (order[i].doc === doc) order[i].next();
         continue;
       }

@@ -20,6 +20,11 @@ export class LruCache<K, V> {
     if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
   }
 
+  /** The cached values, least recently used first (no reordering). */
+  values(): IterableIterator<V> {
+    return this.map.values();
+  }
+
   clear(): void {
     this.map.clear();
   }

@@ -62,6 +62,25 @@ const until = async (what: string, ok: () => boolean, ms = 90_000) => {
 const STAGES = ['embed', 'bm25', 'dense', 'fuse', 'hydrate', 'order'];
 
 // Worker threads start in seconds, but a loaded shared machine can stretch that a lot.
+describe('openRetriever warm-up (what every worker does before it reports ready)', () => {
+  it('loads the filter catalog up front with warm, so the first filtered request does not pay for it', async () => {
+    const cold = await openRetriever(env.config, env.db, silentLogger, { watch: false });
+    const warm = await openRetriever(env.config, env.db, silentLogger, { watch: false, warm: true });
+    try {
+      expect(cold.retriever.catalog.loaded).toBe(false);
+      expect(warm.retriever.catalog.loaded).toBe(true);
+      const req: RetrieveRequest = { query: 'robot company news', topK: 4, groups: ['sales'], mode: 'dense' };
+      const [c, w] = [await cold.retriever.retrieve(req), await warm.retriever.retrieve(req)];
+      expect(c.timings.catalog).toBeGreaterThanOrEqual(0); // loaded on the request
+      expect(w.timings.catalog).toBeUndefined();
+      expect(w.hits).toEqual(c.hits);
+    } finally {
+      await cold.close();
+      await warm.close();
+    }
+  });
+});
+
 describe('RetrievalPool', { timeout: 180_000 }, () => {
   // One 2-worker pool for these (worker start is the slow part of this file); the fixture
   // worker is the real one plus hooks that only react to magic queries. Order matters: the

@@ -33,6 +33,7 @@ export async function runRetrievalWorker(hooks: WorkerHooks = {}): Promise<void>
     db = openStore(init.storeFile, { readonly: true });
     opened = await openRetriever(init.config, db, log, {
       embedderOptions: { local: { intraOpThreads: init.embeddingThreads } },
+      warm: true,
     });
   } catch (err) {
     db?.close();
