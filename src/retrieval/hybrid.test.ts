@@ -101,6 +101,26 @@ describe('filters inside both legs', () => {
     expect(calls).toEqual([true]);
   });
 
+  it('a broad filter post-filters an unfiltered walk; when too few allowed hits survive, the filtered walk decides', async () => {
+    store = openTestStore();
+    const group = (tag: string, word: string) =>
+      Array.from({ length: 100 }, (_, i): DocSpec => ({ id: `${tag}${i}`, chunks: [`${word} ${word} item ${tag}${i}`], tags: [tag] }));
+    addDocs(store, [...group('a', 'alpha'), ...group('b', 'beta')]);
+    const embedder = new BagOfWordsEmbedder();
+    const s = spy(await indexAll(store, embedder));
+    const retriever = createHybridRetriever({ db: store.db, dense: s.reader, embedder, config: retrievalConfig({ candidates: 10, exact_search: { max_fraction: 0, max_chunks: 0 } }) });
+    // Half the corpus allowed, and it is the query's neighbourhood: the unfiltered walk suffices.
+    const near = await retriever.retrieve({ query: 'alpha', topK: 10, groups: null, mode: 'dense', filters: { tags: ['a'] } });
+    expect(near.hits).toHaveLength(10);
+    expect(near.hits.every((h) => h.tags.includes('a'))).toBe(true);
+    expect(s.calls).toEqual([false]);
+    // Half allowed, but none of it near the query: the post-filter keeps nothing → filtered walk.
+    const far = await retriever.retrieve({ query: 'alpha', topK: 10, groups: null, mode: 'dense', filters: { tags: ['b'] } });
+    expect(far.hits).toHaveLength(10);
+    expect(far.hits.every((h) => h.tags.includes('b'))).toBe(true);
+    expect(s.calls).toEqual([false, false, true]);
+  });
+
   it('combines filters with AND and returns nothing when nothing matches', async () => {
     const { retriever } = await setup({ max_fraction: 0.02, max_chunks: 5000 });
     for (const mode of MODES) {

@@ -64,6 +64,8 @@ export interface HybridRetriever extends Retriever {
 }
 
 const MAX_TOP_K = 1000;
+// Post-filter an unfiltered HNSW search when at least this share of the indexed chunks is allowed.
+const POSTFILTER_MIN_FRACTION = 0.5;
 const HYDRATE_MIN = 60;
 const HYDRATE_PER_K = 6;
 // After a failed embedder load, wait this long before trying again (the model may be copied in).
@@ -160,6 +162,15 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
       const exact = exactDenseSearch(db, st.model!, vec, plan.exactIds, k);
       // Incomplete cache → the filtered HNSW walk, which sees every indexed vector.
       if (exact.missing === 0) return exact.hits;
+    }
+    // A filter that lets most chunks through (an API key's groups, typically): hnswlib calls the
+    // JS predicate for every node the filtered walk visits, which costs more than the walk
+    // itself, so search unfiltered for enough extra hits and drop the disallowed ones. When too
+    // few survive (the query's neighbourhood is mostly hidden), the filtered walk decides.
+    const fraction = plan.allowed / Math.max(1, catalog.indexedSize);
+    if (fraction >= POSTFILTER_MIN_FRACTION) {
+      const kept = reader.search(vec, Math.ceil((k / fraction) * 1.25) + 10).filter((h) => plan.predicate(h.label));
+      if (kept.length >= k) return toLeg(kept.slice(0, k));
     }
     return toLeg(reader.search(vec, k, plan.predicate));
   }
