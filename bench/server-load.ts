@@ -6,7 +6,7 @@
 //   node --import tsx bench/server-load.ts [--chunks 100000[,1000000]] [--embedder e5-shaped|tiny]
 //        [--workers 0,auto] [--duration 10] [--connections 1,8,32] [--chat-connections 32]
 //        [--delay 200] [--embed-delay 10] [--chat-embedders local,openai] [--skip-chat]
-//        [--seed 42] [--out bench/out]
+//        [--seed 42] [--out bench/out] [--query-cache 0]
 //
 // Setup (cached under <out>/server-load-<chunks>-<embedder>/, reused by later runs):
 //   a store with N chunks of demo text (zh + en; kinds, dates, tags, 15% ACL-restricted docs),
@@ -20,6 +20,9 @@
 //   embeddings server: bench/fixtures/embeddings-server.ts in its own process, a fixed
 //   --embed-delay ms per request (a GPU embeddings server's cost), the index aliased to its id
 //   (bench/fixtures/index-alias.ts).
+// Query-vector cache (retrieval.query_cache_size, per worker): 0 by default here, so every
+//   request pays its query embedding — the mix has ≤ 2,000 distinct questions, and a cache would
+//   turn repeats into free requests the capacity figure should not count on.
 // Retrieval placement: --workers lists server.retrieval_workers settings to compare (0 =
 //   in-process, auto = one worker per core, or a number); every scenario runs for each.
 // Load: autocannon's programmatic API in a CHILD process (bench/fixtures/server-loadgen.ts),
@@ -54,7 +57,7 @@ import { resolveWorkerCount } from '../src/retrieval/pool/size.ts';
 const flags = parseFlags;
 
 const f = flags(process.argv.slice(2));
-const known = new Set(['chunks', 'embedder', 'duration', 'connections', 'chat-connections', 'delay', 'skip-chat', 'seed', 'out', 'probe', 'workers', 'embed-delay', 'chat-embedders']);
+const known = new Set(['chunks', 'embedder', 'duration', 'connections', 'chat-connections', 'delay', 'skip-chat', 'seed', 'out', 'probe', 'workers', 'embed-delay', 'chat-embedders', 'query-cache']);
 for (const k of f.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (known: ${[...known].join(', ')})`);
 const list = (k: string, d: string) =>
   (f.get(k) ?? d).split(',').map((x) => {
@@ -73,6 +76,8 @@ const EMBEDDER = f.get('embedder') ?? 'e5-shaped';
 if (EMBEDDER !== 'e5-shaped' && EMBEDDER !== 'tiny') throw new Error('--embedder must be e5-shaped or tiny');
 const SKIP_CHAT = f.get('skip-chat') === 'true';
 const [EMBED_DELAY] = list('embed-delay', '10');
+const QUERY_CACHE = f.has('query-cache') ? Number(f.get('query-cache')) : 0;
+if (!Number.isInteger(QUERY_CACHE) || QUERY_CACHE < 0) throw new Error('--query-cache must be a non-negative integer');
 // server.retrieval_workers settings to compare, in this order.
 const WORKERS: Array<'auto' | number> = (f.get('workers') ?? '0,auto').split(',').map((x) => {
   if (x === 'auto') return 'auto';
@@ -137,6 +142,7 @@ function benchConfig(dataDir: string, upstreamUrl: string, workers: 'auto' | num
       data_dir: dataDir,
       log: { level: 'warn' },
       server: { retrieval_workers: workers },
+      retrieval: { query_cache_size: QUERY_CACHE },
       embedding: embeddingsUrl
         ? { provider: 'openai', model: 'bench-embed', openai: { base_url: embeddingsUrl, api_key: '', dimensions: 0, timeout_ms: 30_000 } }
         : { provider: 'local', model: MODEL_NAME, allow_remote: false, dtype: DTYPE },
@@ -316,7 +322,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 const MODEL_ID = createEmbedder(benchConfig(path.join(OUT, 'unused'), 'http://127.0.0.1:9/v1')).id;
 const started = Date.now();
 log(
-  `server-load: chunks=${CHUNKS.join(',')} embedder=${EMBEDDER} (${MODEL_ID}) placements=${WORKERS.map(placement).join(',')} duration=${DURATION}s connections=${CONNECTIONS.join(',')} chat=${SKIP_CHAT ? 'skipped' : `${CHAT_CONNECTIONS}c, upstream delay ${DELAY} ms, query embedders ${CHAT_EMBEDDERS.join('+')} (stand-in ${EMBED_DELAY} ms)`} cpus=${os.cpus().length} load1=${load1()}`,
+  `server-load: chunks=${CHUNKS.join(',')} embedder=${EMBEDDER} (${MODEL_ID}) placements=${WORKERS.map(placement).join(',')} duration=${DURATION}s connections=${CONNECTIONS.join(',')} chat=${SKIP_CHAT ? 'skipped' : `${CHAT_CONNECTIONS}c, upstream delay ${DELAY} ms, query embedders ${CHAT_EMBEDDERS.join('+')} (stand-in ${EMBED_DELAY} ms)`} query_cache=${QUERY_CACHE} cpus=${os.cpus().length} load1=${load1()}`,
 );
 fs.mkdirSync(OUT, { recursive: true });
 const upstream = await startUpstream();
@@ -450,7 +456,7 @@ try {
 
 // ---------- report ----------
 console.log(
-  `\nChat API under load — embedder ${MODEL_ID} (${EMBEDDER === 'e5-shaped' ? 'e5-small compute shape, random weights' : 'tiny test model'}), ${os.cpus().length} CPUs, ${DURATION} s per scenario, loopback, autocannon in a child process, load1 at the end ${load1()}`,
+  `\nChat API under load — embedder ${MODEL_ID} (${EMBEDDER === 'e5-shaped' ? 'e5-small compute shape, random weights' : 'tiny test model'}), query-vector cache ${QUERY_CACHE} per worker, ${os.cpus().length} CPUs, ${DURATION} s per scenario, loopback, autocannon in a child process, load1 at the end ${load1()}`,
 );
 console.log('| chunks | placement | scenario | conns | req/s | p50 ms | p99 ms | TTFT p50 | TTFT p99 | requests | errors | CPU ms/req | server-thread ms/req | ceiling req/s on idle cores |');
 console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
