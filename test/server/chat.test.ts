@@ -1,29 +1,14 @@
 import { recordDeployment, registerAdapter, rollbackAdapter } from '../../finetune/registry/index.ts';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collectStream, startTestServer, type TestServer } from './support/harness.ts';
-import { ScriptedUpstream } from './support/scripted-upstream.ts';
+import { describe, expect, it } from 'vitest';
+import { collectStream, startTestServer, useScriptedUpstream, type TestServer } from './support/harness.ts';
 
 // The official openai client against the server, with a scripted upstream recording prompts.
 
 type WithKb = { citations: Array<Record<string, unknown>>; kb: Record<string, unknown> };
 
-let upstream: ScriptedUpstream;
-beforeAll(async () => {
-  upstream = await new ScriptedUpstream().start();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-
+const upstream = useScriptedUpstream();
 let t: TestServer | null = null;
-afterEach(async () => {
-  await t?.close();
-  t = null;
-  upstream.requests.length = 0;
-  upstream.models = new Set(['base-model']);
-  upstream.script = () => ({ content: 'OK [1]' });
-});
 
 describe('generated answers', () => {
   it('sends a grounded prompt with numbered fenced context and returns citations (non-streaming)', async () => {

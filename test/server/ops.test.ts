@@ -1,23 +1,9 @@
 import { acquireLock } from '../../src/lock/index.ts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collectStream, startTestServer, type TestServer } from './support/harness.ts';
-import { ScriptedUpstream } from './support/scripted-upstream.ts';
+import { describe, expect, it } from 'vitest';
+import { collectStream, startTestServer, useScriptedUpstream, type TestServer } from './support/harness.ts';
 
-let upstream: ScriptedUpstream;
-beforeAll(async () => {
-  upstream = await new ScriptedUpstream().start();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-
+const upstream = useScriptedUpstream();
 let t: TestServer | null = null;
-afterEach(async () => {
-  await t?.close();
-  t = null;
-  upstream.requests.length = 0;
-  upstream.script = () => ({ content: 'OK [1]' });
-});
 
 const ADMIN = [{ name: 'ops', scopes: ['admin' as const, 'chat' as const], groups: [] }];
 

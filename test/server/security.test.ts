@@ -1,27 +1,13 @@
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { revokeKey } from '../../src/auth/keys.ts';
-import { collectStream, startTestServer, type TestServer } from './support/harness.ts';
-import { ScriptedUpstream } from './support/scripted-upstream.ts';
+import { collectStream, startTestServer, useScriptedUpstream, type TestServer } from './support/harness.ts';
 
 type APIError = InstanceType<typeof OpenAI.APIError>;
 type WithCitations = { citations: Array<{ doc_id: number; title: string; snippet: string }> };
 
-let upstream: ScriptedUpstream;
-beforeAll(async () => {
-  upstream = await new ScriptedUpstream().start();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-
+const upstream = useScriptedUpstream();
 let t: TestServer | null = null;
-afterEach(async () => {
-  await t?.close();
-  t = null;
-  upstream.requests.length = 0;
-  upstream.script = () => ({ content: 'OK [1]' });
-});
 
 const KEYS = [
   { name: 'sales-app', scopes: ['chat' as const], groups: ['sales'] },

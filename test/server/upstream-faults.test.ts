@@ -1,28 +1,15 @@
 import type http from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './support/harness.ts';
-import { ScriptedUpstream, sleep, type Reply } from './support/scripted-upstream.ts';
+import { describe, expect, it } from 'vitest';
+import { startTestServer, useScriptedUpstream, type TestServer } from './support/harness.ts';
+import { sleep, type Reply } from './support/scripted-upstream.ts';
 
 // Fault injection at the upstream model server: garbage, truncated, hanging and slow-drip
 // answers. An answer that is not a valid OpenAI response is an upstream failure with its reason
 // (on_upstream_error decides: extractive fallback or 502), never "200 generated" with nothing in
 // it, and nothing the upstream sends can make the server answer 500.
 
-let upstream: ScriptedUpstream;
-beforeAll(async () => {
-  upstream = await new ScriptedUpstream().start();
-});
-afterAll(async () => {
-  await upstream.close();
-});
-
+const upstream = useScriptedUpstream();
 let t: TestServer | null = null;
-afterEach(async () => {
-  await t?.close();
-  t = null;
-  upstream.requests.length = 0;
-  upstream.script = () => ({ content: 'OK [1]' });
-});
 
 const QUESTION = [{ role: 'user', content: 'What was Acme revenue in 2023?' }];
 

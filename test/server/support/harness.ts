@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createKey, type KeyScope } from '../../../src/auth/keys.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import { silentLogger } from '../../../src/log/index.ts';
@@ -6,7 +7,7 @@ import { createHybridRetriever } from '../../../src/retrieval/hybrid.ts';
 import type { Retriever } from '../../../src/retrieval/types.ts';
 import { startServer, type RunningServer, type StartServerOptions } from '../../../serve/main.ts';
 import { createFixture, TestRetriever, type Fixture } from './corpus.ts';
-import type { ScriptedUpstream } from './scripted-upstream.ts';
+import { ScriptedUpstream } from './scripted-upstream.ts';
 
 export interface TestServerOptions {
   /** Connect kb-assistant to this upstream (else: no generator, extractive mode). */
@@ -73,7 +74,8 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     throw err;
   }
   const baseURL = `${server.url}/v1`;
-  return {
+  let closed: Promise<void> | null = null;
+  const t: TestServer = {
     server,
     fixture,
     retriever,
@@ -81,11 +83,38 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     secrets,
     baseURL,
     client: (key = secrets[0] ?? 'unused', opts = {}) => new OpenAI({ baseURL, apiKey: key, maxRetries: opts.maxRetries ?? 0, timeout: 10_000 }),
-    async close() {
-      await server.close();
-      fixture.cleanup();
+    close() {
+      // Idempotent: a test may close its server itself before useScriptedUpstream's hook does.
+      closed ??= server.close().finally(() => {
+        fixture.cleanup();
+        running.delete(t);
+      });
+      return closed;
     },
   };
+  running.add(t);
+  return t;
+}
+
+const running = new Set<TestServer>();
+
+/**
+ * One scripted upstream per test file: started before its tests and closed after them; after
+ * each test every server startTestServer started is closed and the upstream is reset.
+ */
+export function useScriptedUpstream(): ScriptedUpstream {
+  const upstream = new ScriptedUpstream();
+  beforeAll(async () => {
+    await upstream.start();
+  });
+  afterAll(async () => {
+    await upstream.close();
+  });
+  afterEach(async () => {
+    await Promise.all([...running].map((s) => s.close()));
+    upstream.reset();
+  });
+  return upstream;
 }
 
 /** Accumulates an official-client stream: content, reasoning, the final chunk's extras. */

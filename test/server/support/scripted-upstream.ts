@@ -49,6 +49,13 @@ export class ScriptedUpstream {
     return this;
   }
 
+  /** Back to the defaults between tests: no recorded requests, the base model, "OK [1]". */
+  reset(): void {
+    this.requests.length = 0;
+    this.models = new Set(['base-model']);
+    this.script = () => ({ content: 'OK [1]' });
+  }
+
   async close(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
