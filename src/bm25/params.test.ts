@@ -1,6 +1,10 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addDocs, openTestStore, retrievalConfig, type DocSpec, type TestStore } from '../../test/retrieval/kit.ts';
 import { loadConfig } from '../config/index.ts';
+import { evaluateRetrieval } from '../eval/retrieval.ts';
 import { createHybridRetriever } from '../retrieval/hybrid.ts';
 import { matchAnyTerm, searchBm25 } from './index.ts';
 import { Bm25Leg } from './leg.ts';
@@ -118,5 +122,29 @@ describe('BM25 k1/b', () => {
     // Without an engine leg, the default (FTS5) leg gets the configured k1/b and says it cannot apply them.
     const fallback = createHybridRetriever({ db: store.db, dense: null, embedder: null, config });
     expect((await fallback.retrieve({ query: '芯片', topK: 3, groups: null, mode: 'bm25' })).degraded.join()).toMatch(/FTS5 answers/);
+  });
+
+  it('`kb eval retrieval` measures the configured k1/b (it builds the engine; FTS5 would be degraded) and says which', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-beir-k1b-'));
+    try {
+      const lines = (xs: object[]) => xs.map((x) => JSON.stringify(x)).join('\n');
+      fs.writeFileSync(path.join(dir, 'corpus.jsonl'), lines([
+        { id: 'p1', title: 'Solar', text: 'Solar panels convert sunlight into electricity.' },
+        { id: 'p2', title: 'Wind', text: 'Wind turbines turn wind into electricity, wind after wind.' },
+        { id: 'p3', title: '长城', text: '长城是中国古代的军事防御工程。' },
+      ]));
+      fs.writeFileSync(path.join(dir, 'queries.jsonl'), lines([
+        { id: 'q1', text: 'solar panels' },
+        { id: 'q2', text: 'wind turbines' },
+        { id: 'q3', text: '长城' },
+      ]));
+      fs.writeFileSync(path.join(dir, 'qrels.tsv'), 'query-id\tcorpus-id\tscore\nq1\tp1\t1\nq2\tp2\t1\nq3\tp3\t1\n');
+      const config = loadConfig({ env: { KB_RETRIEVAL__BM25__K1: '2', KB_RETRIEVAL__BM25__B: '0.3' } });
+      const res = await evaluateRetrieval({ dataset: dir, mode: 'bm25', config });
+      expect(res['recall@1']).toBe(1);
+      expect(res.details.retriever).toMatch(/served retriever .*: bm25 k1 2, b 0.3, rrf_k/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

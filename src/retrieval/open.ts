@@ -10,7 +10,7 @@ import type { Reranker } from '../rerank/types.ts';
 import { DenseIndexReader } from '../vector/reader.ts';
 import { createHybridRetriever, type HybridRetriever, type HybridRetrieverOptions } from './hybrid.ts';
 import { Bm25Leg } from '../bm25/leg.ts';
-import { bm25ParamsOf } from '../bm25/scoring.ts';
+import { bm25ParamsOf, describeBm25Params } from '../bm25/scoring.ts';
 
 export interface OpenedRetriever {
   retriever: HybridRetriever;
@@ -56,7 +56,7 @@ export function describeServedRetriever(config: Pick<Config, 'retrieval'> & Part
   const r = config.retrieval;
   const rr = config.rerank ?? RERANK_OFF;
   return (
-    `served retriever (same code and settings as /v1/retrieve): rrf_k ${r.rrf_k}, weights dense ${r.weights.dense} / bm25 ${r.weights.bm25}, ` +
+    `served retriever (same code and settings as /v1/retrieve): bm25 ${describeBm25Params(bm25ParamsOf(r.bm25))}, rrf_k ${r.rrf_k}, weights dense ${r.weights.dense} / bm25 ${r.weights.bm25}, ` +
     `recency ${r.recency.enabled ? `${r.recency.apply ?? 'time_sensitive'} (weight ${r.recency.weight}, kinds ${r.recency.kinds.join('/')})` : 'off'}, ` +
     `mmr ${r.mmr.enabled ? `λ ${r.mmr.lambda}, min_similarity ${r.mmr.min_similarity ?? 0.5}` : 'off'}, max_chunks_per_doc ${r.max_chunks_per_doc}, ` +
     `exact_match ${r.exact_match?.enabled === false ? 'off' : 'on'}, rerank ${reranker ? `${reranker.id} head ${rr.head} budget ${rr.timeout_ms} ms` : 'off'}`
