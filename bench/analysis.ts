@@ -1,26 +1,34 @@
-// Analysis choices for the BM25 leg, chosen with 2-fold cross-validation on the shared QA sets.
+// Analysis and BM25-parameter choices, chosen with 2-fold cross-validation on the shared QA sets.
 //
 //   node --import tsx bench/analysis.ts --datasets ../shared/eval/cmrc2018,../shared/eval/squad-v1.1-dev
-//        [--variants base,hmm-off,...] [--limit N]
+//        [--variants base,hmm-off,...,k1=1.5/b=0.6,k1b-grid] [--limit N]
 //
-// Each variant (src/text/analyzer.ts AnalyzerOptions) re-analyses the passages into a fresh eval
-// store and runs every query through the BM25 leg (ftsQuery → searchBm25: on these sets the served
-// retriever returns the leg's order; bench/beir.ts shows it). Queries are split into two halves by
-// a hash of their id. Selection: on one half, the variant with the best mean nDCG@10 over the sets
-// that no set's nDCG@10 or recall@1 falls below the baseline; reported: its figures on the OTHER
-// half (held out), then the same with the halves swapped. Paired randomization tests (full set)
-// say which differences are more than noise.
+// A variant is analyser options (src/text/analyzer.ts AnalyzerOptions) and/or BM25 k1/b
+// (`k1=K/b=B`; `k1b-grid` = every k1 in {0.9, 1.2, 1.5, 2.0} × b in {0.4, 0.6, 0.75, 0.9}). Each
+// analyser setting re-analyses the passages into a fresh eval store once; each k1/b builds an
+// engine version of it (syncBm25Index with those params, as `kb ingest` does after a config
+// change). Every query runs through the served BM25 leg: analyze (limits.max_query_terms) →
+// termStats → pickQueryTerms (retrieval.bm25) → the engine's exact top-10 — on these sets the
+// served retriever returns the leg's order (bench/beir.ts shows it). Queries are split into two
+// halves by a hash of their id. Selection: on one half, the variant with the best mean nDCG@10
+// over the sets such that no set's nDCG@10 or recall@1 falls below the baseline; reported: its
+// figures on the OTHER half (held out), then the same with the halves swapped. Paired
+// randomization tests (full set) say which differences are more than noise.
 import { createHash } from 'node:crypto';
-import { searchBm25 } from '../src/bm25/index.ts';
+import { Bm25Leg } from '../src/bm25/leg.ts';
+import { pickQueryTerms } from '../src/bm25/query-terms.ts';
+import { FTS5_BM25, describeBm25Params, type Bm25Params } from '../src/bm25/scoring.ts';
+import { syncBm25Index } from '../src/bm25/versions.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { loadBeir, type BeirDataset } from '../src/eval/beir.ts';
 import { comparePerQuery } from '../src/eval/compare.ts';
 import { summarize, type MetricSummary } from '../src/eval/metrics.ts';
 import { perQueryRecord, type PerQueryRecord } from '../src/eval/retrieval.ts';
 import { ingestPassages, openEvalStore } from '../src/eval/store.ts';
-import { ANALYZER_DEFAULTS, ftsQuery, setAnalyzerOptions, type AnalyzerOptions } from '../src/text/analyzer.ts';
+import { ANALYZER_DEFAULTS, analyze, setAnalyzerOptions, type AnalyzerOptions } from '../src/text/analyzer.ts';
 import { parseFlags } from './fixtures/flags.ts';
 
-const VARIANTS: Record<string, Partial<AnalyzerOptions>> = {
+const ANALYZER_VARIANTS: Record<string, Partial<AnalyzerOptions>> = {
   base: {},
   'hmm-off': { hmm: false },
   'hmm-off+bigrams': { hmm: false, oovBigrams: true },
@@ -30,22 +38,64 @@ const VARIANTS: Record<string, Partial<AnalyzerOptions>> = {
   'no-stem': { stem: false },
   'no-en-stopwords': { englishStopwords: false },
 };
+const K1_GRID = [0.9, 1.2, 1.5, 2.0];
+const B_GRID = [0.4, 0.6, 0.75, 0.9];
+
+interface Variant {
+  analyzer: Partial<AnalyzerOptions>;
+  bm25: Bm25Params;
+}
+
+/** `base`, an analyser variant, or `k1=K/b=B` (analyser defaults). */
+function variantOf(name: string): Variant | null {
+  const a = ANALYZER_VARIANTS[name];
+  if (a) return { analyzer: a, bm25: FTS5_BM25 };
+  const m = /^k1=(\d+(?:\.\d+)?)\/b=(\d+(?:\.\d+)?)$/.exec(name);
+  return m ? { analyzer: {}, bm25: { k1: Number(m[1]), b: Number(m[2]) } } : null;
+}
+
+const gridNames = () => K1_GRID.flatMap((k1) => B_GRID.filter((b) => !(k1 === FTS5_BM25.k1 && b === FTS5_BM25.b)).map((b) => `k1=${k1}/b=${b}`));
 
 const half = (id: string) => createHash('md5').update(id).digest()[0] & 1;
+const config = loadConfig();
 
-function run(ds: BeirDataset, opts: Partial<AnalyzerOptions>): Map<string, PerQueryRecord> {
-  setAnalyzerOptions({ ...ANALYZER_DEFAULTS, ...opts });
+/** Every variant sharing one analyser setting, on one dataset: one store, one engine version per k1/b. */
+function runGroup(ds: BeirDataset, analyzer: Partial<AnalyzerOptions>, params: Bm25Params[]): Map<string, PerQueryRecord>[] {
+  setAnalyzerOptions({ ...ANALYZER_DEFAULTS, ...analyzer });
   const store = openEvalStore();
   try {
-    const chunkOf = ingestPassages(store.db, ds.corpus, { titlePrefix: true });
+    const chunkOf = ingestPassages(store.db, ds.corpus, { titlePrefix: config.chunking.title_prefix });
     const passageOf = new Map([...chunkOf].map(([p, c]) => [c, p]));
-    const out = new Map<string, PerQueryRecord>();
-    for (const q of ds.queries) {
-      const expr = ftsQuery(q.text);
-      const ranked = expr ? searchBm25(store.db, expr, 10).map((h) => passageOf.get(h.chunkId)!) : [];
-      out.set(q.id, perQueryRecord(q, { ranked, rel: ds.qrels.get(q.id) as Map<string, number> }, undefined, new Map()));
-    }
-    return out;
+    const cfg = config.retrieval.bm25;
+    // The served leg's query terms (src/retrieval/hybrid.ts): they depend on the analysis and on
+    // df, not on k1/b, so they are computed once per analyser setting.
+    let terms: Map<string, string[]> | null = null;
+    return params.map((p) => {
+      const built = syncBm25Index(store.db, store.dir, { params: p, keep: 1 });
+      const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, params: p, reloadIntervalMs: 3_600_000 });
+      leg.reload();
+      const issue = leg.paramsIssue();
+      if (issue || leg.status().version !== built.version_id) throw new Error(`engine version ${built.version_id} not served as built: ${issue ?? JSON.stringify(leg.status())}`);
+      terms ??= new Map(
+        ds.queries.map((q) => {
+          const stats = leg.termStats(analyze(q.text, { maxTerms: config.limits.max_query_terms }));
+          const picked = pickQueryTerms(stats.df, stats.docs, {
+            maxTerms: cfg.max_query_terms,
+            maxDocRatio: cfg.max_term_doc_ratio,
+            minTerms: 2,
+            minDocsToDrop: cfg.min_docs_to_drop,
+            maxPostings: cfg.max_postings,
+          });
+          return [q.id, picked];
+        }),
+      );
+      const out = new Map<string, PerQueryRecord>();
+      for (const q of ds.queries) {
+        const ranked = leg.search(terms.get(q.id)!, 10).map((h) => passageOf.get(h.chunkId)!);
+        out.set(q.id, perQueryRecord(q, { ranked, rel: ds.qrels.get(q.id) as Map<string, number> }, undefined, new Map()));
+      }
+      return out;
+    });
   } finally {
     store.close();
   }
@@ -60,17 +110,29 @@ function metricsOf(recs: Map<string, PerQueryRecord>, h: 0 | 1 | null): MetricSu
 function main(): void {
   const f = parseFlags(process.argv.slice(2));
   const sets = (f.get('datasets') ?? '').split(',').filter(Boolean);
-  if (sets.length === 0) throw new Error('usage: node --import tsx bench/analysis.ts --datasets DIR[,DIR] [--variants a,b] [--limit N]');
-  const names = (f.get('variants') ?? Object.keys(VARIANTS).join(',')).split(',');
-  for (const n of names) if (!VARIANTS[n]) throw new Error(`unknown variant ${n} (${Object.keys(VARIANTS).join(', ')})`);
+  if (sets.length === 0) throw new Error('usage: node --import tsx bench/analysis.ts --datasets DIR[,DIR] [--variants a,b,k1=K/b=B,k1b-grid] [--limit N]');
+  const names = (f.get('variants') ?? Object.keys(ANALYZER_VARIANTS).join(','))
+    .split(',')
+    .flatMap((n) => (n === 'k1b-grid' ? gridNames() : [n]))
+    .filter((n, i, all) => all.indexOf(n) === i);
+  for (const n of names) if (!variantOf(n)) throw new Error(`unknown variant ${n} (${Object.keys(ANALYZER_VARIANTS).join(', ')}, k1=K/b=B, k1b-grid)`);
   if (names[0] !== 'base') names.unshift('base');
   const limit = f.has('limit') ? Number(f.get('limit')) : undefined;
   const data = sets.map((d) => loadBeir(d, { limit }));
-  const results = new Map<string, Map<string, PerQueryRecord>[]>();
+  console.error(`served BM25 leg: engine, query terms as retrieval.bm25 (max_query_terms ${config.retrieval.bm25.max_query_terms}); base ${describeBm25Params(FTS5_BM25)}`);
+  const results = new Map<string, Map<string, PerQueryRecord>[]>(names.map((n) => [n, []]));
+  // Variants that share an analyser setting share its store and query analysis.
+  const groups = new Map<string, string[]>();
   for (const n of names) {
+    const key = JSON.stringify(variantOf(n)!.analyzer);
+    groups.set(key, [...(groups.get(key) ?? []), n]);
+  }
+  for (const members of groups.values()) {
     const t = performance.now();
-    results.set(n, data.map((ds) => run(ds, VARIANTS[n])));
-    console.error(`${n}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const analyzer = variantOf(members[0])!.analyzer;
+    const params = members.map((n) => variantOf(n)!.bm25);
+    for (const ds of data) runGroup(ds, analyzer, params).forEach((r, i) => results.get(members[i])!.push(r));
+    console.error(`${members.join(', ')}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   setAnalyzerOptions(ANALYZER_DEFAULTS);
 
@@ -87,6 +149,21 @@ function main(): void {
       const cn = comparePerQuery(base, r, { metric: 'ndcg@10', permutations: 5000 });
       console.log(`    ${pad(n, 18)} ${f4(m['recall@1'])} / ${f4(m['ndcg@10'])}   Δ ${c1.diff >= 0 ? '+' : ''}${f4(c1.diff)} (p ${c1.p.toFixed(3)}) / ${cn.diff >= 0 ? '+' : ''}${f4(cn.diff)} (p ${cn.p.toFixed(3)})`);
     }
+  }
+
+  console.log('\nper half (Δ vs base, R@1 / nDCG@10): half 0 | half 1 — a change worth adopting helps both halves of both sets');
+  for (const n of names) {
+    if (n === 'base') continue;
+    const cells = data.map((ds, i) => {
+      const one = (h: 0 | 1) => {
+        const m = metricsOf(results.get(n)![i], h);
+        const b = metricsOf(results.get('base')![i], h);
+        const d = (x: number) => `${x >= 0 ? '+' : ''}${f4(x)}`;
+        return `${d(m['recall@1'] - b['recall@1'])} / ${d(m['ndcg@10'] - b['ndcg@10'])}`;
+      };
+      return `${ds.name} ${one(0)} | ${one(1)}`;
+    });
+    console.log(`  ${pad(n, 18)} ${cells.join('   ')}`);
   }
 
   console.log('\n2-fold cross-validation (choose on one half, report the other):');

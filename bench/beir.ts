@@ -7,7 +7,7 @@
 //        [--mode bm25|hybrid|dense] [--zh-stopwords FILE] [--per-query-dir DIR]
 //
 // Rows:
-//   leg      ftsQuery(query) → searchBm25(db, expr, 10): the BM25 leg alone
+//   leg      analyze(query) → the BM25 engine leg (configured k1/b), top 10: the BM25 leg alone
 //   served   createServedRetriever(config) in --mode (default bm25): RRF, recency (time-sensitive
 //            questions), reranker (if configured), exact matches, per-document cap, MMR — exactly
 //            what `kb eval retrieval` and /v1/retrieve run with config/default.yaml (+ local/env)
@@ -27,7 +27,6 @@ import path from 'node:path';
 import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict.js';
 import OpenCC from 'opencc-js';
-import { searchBm25 } from '../src/bm25/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createEmbedder } from '../src/embeddings/factory.ts';
 import type { Embedder } from '../src/embeddings/types.ts';
@@ -35,9 +34,9 @@ import { loadBeir, type BeirDataset, type BeirQuery } from '../src/eval/beir.ts'
 import { comparePerQuery, type CompareMetric, type Comparison } from '../src/eval/compare.ts';
 import { summarize, type MetricSummary } from '../src/eval/metrics.ts';
 import { perQueryRecord, type PerQueryRecord } from '../src/eval/retrieval.ts';
-import { buildDenseIndex, ingestPassages, openEvalStore } from '../src/eval/store.ts';
+import { buildBm25Leg, buildDenseIndex, ingestPassages, openEvalStore } from '../src/eval/store.ts';
 import { createServedRetriever, describeServedRetriever } from '../src/retrieval/open.ts';
-import { ftsQuery } from '../src/text/analyzer.ts';
+import { analyze } from '../src/text/analyzer.ts';
 import type { DenseIndexReader } from '../src/vector/reader.ts';
 import { parseFlags } from './fixtures/flags.ts';
 
@@ -113,13 +112,12 @@ async function main(): Promise<void> {
   const store = openEvalStore();
   let t = performance.now();
   const chunkOf = ingestPassages(store.db, ds.corpus, { titlePrefix: config.chunking.title_prefix });
+  // The BM25 engine with the configured k1/b (FTS5 only equals it at 1.2 / 0.75), as served.
+  const bm25 = buildBm25Leg(store.db, store.dir, config);
   const oursBuild = (performance.now() - t) / 1000;
   const passageOf = new Map<number, string>();
   for (const [pid, cid] of chunkOf) passageOf.set(cid, pid);
-  const ourLeg = (q: string) => {
-    const expr = ftsQuery(q);
-    return expr ? searchBm25(store.db, expr, K).map((h) => passageOf.get(h.chunkId)!) : [];
-  };
+  const ourLeg = (q: string) => bm25.search([...new Set(analyze(q))], K).map((h) => passageOf.get(h.chunkId)!);
   ourLeg(ds.queries[0].text); // warm-up: jieba dictionary + statement cache, outside the timing
   const leg = await runQueries('leg', oursBuild, ds.queries, ds, ourLeg);
 
@@ -134,7 +132,7 @@ async function main(): Promise<void> {
     denseBuild = (performance.now() - t) / 1000;
     console.log(`dense index: ${embedder.id}, ${ds.corpus.length} passages embedded in ${denseBuild.toFixed(1)} s`);
   }
-  const { retriever, reranker } = createServedRetriever(config, { db: store.db, dense: reader, embedder });
+  const { retriever, reranker } = createServedRetriever(config, { db: store.db, dense: reader, embedder, bm25 });
   await reranker?.load();
   console.log(describeServedRetriever(config, reranker));
   const servedIn = (m: typeof mode) =>

@@ -10,6 +10,7 @@ import { createEmbedder } from '../src/embeddings/factory.ts';
 import { EmbeddingCache, embedWithCache } from '../src/embeddings/cache.ts';
 import { syncDenseIndex, pendingCount } from '../src/vector/versions.ts';
 import { syncBm25Index } from '../src/bm25/versions.ts';
+import { bm25ParamsOf } from '../src/bm25/scoring.ts';
 import { estimateTokenCounter, tokenizerCounter } from '../src/text/tokens.ts';
 import type { TokenCounter } from '../src/text/tokens-types.ts';
 import { noProgress, phasedStage, type Progress } from '../src/progress/index.ts';
@@ -433,12 +434,12 @@ export class StoreWriteError extends Error {
   }
 }
 
-/** Builds and activates a BM25 index version when the run changed chunks. Returns the error message on failure. */
+/** Builds and activates a BM25 index version when the run changed chunks (or k1/b changed). Returns the error message on failure. */
 function updateBm25Index(ctx: IngestContext, report: RunReport, clock: StageClock): string | null {
   const { config, db, log } = ctx;
   clock.start('bm25');
   try {
-    const r = syncBm25Index(db, config.data_dir, { log, keep: config.index.keep_versions });
+    const r = syncBm25Index(db, config.data_dir, { log, keep: config.index.keep_versions, params: bm25ParamsOf(config.retrieval.bm25) });
     report.bm25 = { version: r.version_id, docs: r.docs, built: r.built, seconds: Math.round(r.seconds * 1000) / 1000 };
     return null;
   } catch (err) {

@@ -4,6 +4,7 @@ import { integerIn } from '../options.ts';
 import { openContext } from '../context.ts';
 import { openRetriever } from '../../src/retrieval/open.ts';
 import type { SearchFilters } from '../../src/retrieval/types.ts';
+import { hitJson, resultMetaJson } from '../../src/retrieval/json.ts';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -20,7 +21,7 @@ export function register(program: Command): void {
     .option('--tags <tags>', 'any of these tags', list)
     .option('--source <names>', 'only these sources', list)
     .option('--groups <groups>', 'search as a caller with these ACL groups (default: unrestricted operator view)', list)
-    .option('--json', 'print {query, hits, timings, degraded} as JSON')
+    .option('--json', 'print {query, hits, timings, degraded, ranking} as JSON (the /v1/retrieve hit shape, snake_case)')
     .action(async (query: string, opts: { topK: number; mode: string; kind?: string[]; from?: string; to?: string; tags?: string[]; source?: string[]; groups?: string[]; json?: boolean }) => {
       if (!['hybrid', 'dense', 'bm25'].includes(opts.mode)) throw new Error(`--mode must be hybrid, dense or bm25 (got ${opts.mode})`);
       const badKind = opts.kind?.find((k) => !(documentKinds as readonly string[]).includes(k));
@@ -31,7 +32,7 @@ export function register(program: Command): void {
         const filters: SearchFilters = { kinds: opts.kind as DocumentKind[] | undefined, from: opts.from, to: opts.to, tags: opts.tags, sources: opts.source };
         const result = await opened.retriever.retrieve({ query, topK: opts.topK, filters, groups: opts.groups ?? null, mode: opts.mode as 'hybrid' });
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ query, ...result })}\n`);
+          process.stdout.write(`${JSON.stringify({ query, hits: result.hits.map(hitJson), ...resultMetaJson(result) })}\n`);
           return;
         }
         for (const w of result.degraded) process.stdout.write(`(degraded) ${w}\n`);

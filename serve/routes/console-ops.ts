@@ -11,7 +11,7 @@ import { sameSiteOnly } from './same-origin.ts';
 import { routeLabel, state } from '../state.ts';
 import { filtersSchema, modeSchema, parseBody, toFilters } from '../validation.ts';
 import { intParam, optIntParam, strParam } from './query-params.ts';
-import { hitJson } from './retrieve.ts';
+import { hitJson, resultMetaJson } from '../../src/retrieval/json.ts';
 import { describeReason } from './quarantine-reasons.ts';
 import { runJson, type RunRow } from '../../ingest/runs.ts';
 
@@ -175,7 +175,8 @@ export function consoleOpsRoutes(deps: AppDeps, guard: RequestHandler[]): Router
     }
     const result = await deps.retriever.retrieve({ query: body.query, topK: body.top_k ?? deps.config.retrieval.top_k, filters: toFilters(body.filters), groups, mode: body.mode });
     const hits = enforceAcl(db, result.hits, groups, state(res).log);
-    res.json({ object: 'list', query: body.query, as_key: asKey, data: hits.map(hitJson), timings: result.timings, degraded: result.degraded });
+    const { timings, degraded, ranking } = resultMetaJson(result);
+    res.json({ object: 'list', query: body.query, as_key: asKey, data: hits.map(hitJson), timings, degraded, ranking });
   });
 
   return r;

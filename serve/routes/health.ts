@@ -4,6 +4,8 @@ import type { AppDeps, IndexStatusReport } from '../deps.ts';
 import { authenticate, requireScope } from '../middleware/auth.ts';
 import { routeLabel } from '../state.ts';
 import { guardSidecars } from '../../src/store/wal-guard.ts';
+import { bm25ParamsOf } from '../../src/bm25/scoring.ts';
+import { activeParamsIssue } from '../../src/bm25/versions.ts';
 
 interface Check {
   ok: boolean;
@@ -74,7 +76,9 @@ export function healthRoutes(deps: AppDeps): Router {
     try {
       // The leg that must work for the server to answer at all.
       deps.db.prepare('SELECT rowid FROM chunks_fts LIMIT 1').get();
-      checks.bm25 = { ok: true };
+      // Scores from other k1/b than configured still answer: degraded, not unready.
+      const issue = activeParamsIssue(deps.db, bm25ParamsOf(deps.config.retrieval.bm25));
+      checks.bm25 = issue ? { ok: true, degraded: true, detail: issue } : { ok: true };
     } catch (err) {
       checks.bm25 = { ok: false, detail: (err as Error).message };
     }

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import type { RetrievalHit } from '../../src/retrieval/types.ts';
+import { hitJson, resultMetaJson } from '../../src/retrieval/json.ts';
 import { enforceAcl } from '../acl-guard.ts';
 import type { AppDeps } from '../deps.ts';
 import { checkQueryChars } from '../limits.ts';
@@ -16,23 +16,6 @@ const retrieveBody = z
     mode: modeSchema.optional(),
   })
   .strict();
-
-export function hitJson(h: RetrievalHit) {
-  return {
-    chunk_id: h.chunkId,
-    doc_id: h.docId,
-    source: h.source,
-    external_id: h.externalId,
-    kind: h.kind,
-    title: h.title,
-    url: h.url,
-    published_at: h.publishedAt,
-    tags: h.tags,
-    page: h.page ?? null,
-    text: h.text,
-    score: h.score,
-  };
-}
 
 /** POST /v1/retrieve: ranked hits with the score breakdown, for apps that generate themselves. */
 export function retrieveRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
@@ -51,7 +34,8 @@ export function retrieveRoutes(deps: AppDeps, guard: RequestHandler[]): Router {
     deps.metrics.observeRetrieval(result.timings);
     const hits = enforceAcl(deps.db, result.hits, s.groups, s.log);
     if (result.degraded.length) res.setHeader('X-KB-Degraded', result.degraded.map((d) => d.split(':')[0]).join(','));
-    res.json({ object: 'list', query: body.query, data: hits.map(hitJson), timings: result.timings, degraded: result.degraded, ranking: result.ranking ?? null });
+    const { timings, degraded, ranking } = resultMetaJson(result);
+    res.json({ object: 'list', query: body.query, data: hits.map(hitJson), timings, degraded, ranking });
   });
   return r;
 }

@@ -143,7 +143,12 @@ export class Bm25Builder {
   private readonly counts = new Map<string, number>();
 
   constructor(params: Bm25Params = FTS5_BM25) {
-    this.params = params;
+    // The file records k1/b and every bound is computed with them: refuse values that would make
+    // the scores (or the block maxima pruning relies on) NaN or meaningless.
+    if (!(Number.isFinite(params.k1) && params.k1 >= 0 && Number.isFinite(params.b) && params.b >= 0 && params.b <= 1)) {
+      throw new Error(`BM25 parameters out of range: k1 ${params.k1} (must be ≥ 0), b ${params.b} (must be in 0..1)`);
+    }
+    this.params = { k1: params.k1, b: params.b };
     this.rowTagOff.push(0);
     this.rowAclOff.push(0);
   }

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DocMaskSpec } from '../retrieval/catalog.ts';
 import { Bm25Builder, type BuildRow } from './builder.ts';
 import { compileDocFilter } from './filter.ts';
+import { FTS5_BM25, type Bm25Params } from './scoring.ts';
 import { Bm25Segment } from './segment.ts';
 
 // The engine's top-k must equal a brute-force BM25 written out plainly here, on random corpora
@@ -35,9 +36,7 @@ interface Row {
 }
 
 /** Plain BM25 as FTS5 defines it, over the given docs (stats) and the live+allowed ones (results). */
-function bruteForce(all: Doc[], live: (d: Doc) => boolean, query: string[], k: number): { chunkId: number; score: number }[] {
-  const k1 = 1.2;
-  const b = 0.75;
+function bruteForce(all: Doc[], live: (d: Doc) => boolean, query: string[], k: number, { k1, b }: Bm25Params = FTS5_BM25): { chunkId: number; score: number }[] {
   const N = all.length;
   const avgdl = all.reduce((s, d) => s + d.terms.length, 0) / N;
   const terms = [...new Set(query)];
@@ -72,8 +71,8 @@ function allowedBySpec(row: Row, spec: DocMaskSpec): boolean {
 }
 
 let fileNo = 0;
-function build(docs: Doc[], rows: Row[]): Bm25Segment {
-  const builder = new Bm25Builder();
+function build(docs: Doc[], rows: Row[], params?: Bm25Params): Bm25Segment {
+  const builder = new Bm25Builder(params);
   for (const d of docs) {
     const r = rows[d.row];
     const input: BuildRow = {
@@ -179,6 +178,55 @@ describe('BM25 engine equals brute force', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('same top-k and scores for any k1 in [0.5, 2] and b in [0, 1] (settable retrieval.bm25.k1 / .b)', () => {
+    // Norms and block maxima are computed with the file's k1/b: pruning must stay rank-safe for
+    // every value, including b = 0 (no length normalisation) and small k1 (early saturation).
+    const paramsArb = fc.record({
+      k1: fc.oneof(fc.double({ min: 0.5, max: 2, noNaN: true }), fc.constant(0.5), fc.constant(2)),
+      b: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(0), fc.constant(1)),
+    });
+    fc.assert(
+      fc.property(
+        corpusArb,
+        paramsArb,
+        fc.array(fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 40 }), specArb), { minLength: 1, maxLength: 4 }),
+        ({ vocab, docs, rows }, params, queries) => {
+          const seg = build(docs, rows, params);
+          expect({ k1: seg.k1, b: seg.b }).toEqual(params);
+          for (const [picks, k, spec] of queries) {
+            const query = picks.map((p) => (p % 11 === 10 ? 'absentterm' : vocab[p % vocab.length]));
+            const expected = bruteForce(docs, (d) => !spec || allowedBySpec(rows[d.row], spec), query, k, params);
+            const got = seg.search(query, k, { allowed: compileDocFilter(seg, spec) });
+            expect(got.map((h) => h.chunkId)).toEqual(expected.map((h) => h.chunkId));
+            got.forEach((h, i) => expect(Math.abs(h.score - expected[i].score)).toBeLessThanOrEqual(1e-6));
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('different k1/b give different scores and can reorder (the parameters really apply)', () => {
+    // d1: the term twice in a long chunk; d2: once in a short one. High b favours the short
+    // chunk (length normalisation), b = 0 with a large k1 favours the higher tf.
+    const docs: Doc[] = [
+      { chunkId: 1, terms: ['chip', 'chip', ...Array(30).fill('filler')], row: 0 },
+      { chunkId: 2, terms: ['chip', 'filler'], row: 0 },
+      ...Array.from({ length: 20 }, (_, i) => ({ chunkId: 3 + i, terms: ['filler', 'other'], row: 0 })),
+    ];
+    const rows: Row[] = [{ kind: 'post', publishedMs: null, source: 's', tags: [], acl: [] }];
+    const top = (p: Bm25Params) => build(docs, rows, p).search(['chip'], 2).map((h) => h.chunkId);
+    expect(top({ k1: 1.2, b: 0.75 })).toEqual([2, 1]);
+    expect(top({ k1: 2, b: 0 })).toEqual([1, 2]);
+    expect(build(docs, rows, { k1: 2, b: 0 }).search(['chip'], 1)[0].score).not.toBeCloseTo(build(docs, rows).search(['chip'], 1)[0].score, 6);
+  });
+
+  it('refuses k1/b outside their range when building (the file would hold NaN bounds)', () => {
+    for (const p of [{ k1: -0.1, b: 0.75 }, { k1: 1.2, b: 1.5 }, { k1: Number.NaN, b: 0.5 }, { k1: 1.2, b: -0.01 }, { k1: Infinity, b: 0.5 }]) {
+      expect(() => new Bm25Builder(p)).toThrow(/BM25 parameters out of range/);
+    }
   });
 
   it('prunes: a selective query over a skewed corpus decodes a fraction of the postings', () => {

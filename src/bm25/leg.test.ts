@@ -163,7 +163,7 @@ describe('BM25 leg: engine equals FTS5 + SQL filters', () => {
     store = openTestStore();
     addDocs(store, randomDocs(3, 50));
     const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, reloadIntervalMs: 0 });
-    expect(leg.status()).toEqual({ version: null, docs: 0, error: null });
+    expect(leg.status()).toEqual({ version: null, docs: 0, error: null, params: { k1: 1.2, b: 0.75 }, params_issue: null });
     expectSameRanking(leg.search(['市场'], 7), ftsTopK(store.db, ['市场'], 7, null));
     syncBm25Index(store.db, store.dir);
     const spec = normalizeFilters({ sources: ['nowhere'] }, null);

@@ -11,6 +11,7 @@ import { compileDocFilter, isRestricted } from './filter.ts';
 import { Bm25Segment, type SearchCounters, type SearchHit } from './segment.ts';
 import { activeBm25Version, type Bm25Version } from './versions.ts';
 import { LruCache } from '../util/lru.ts';
+import { FTS5_BM25, describeBm25Params, sameBm25Params, type Bm25Params } from './scoring.ts';
 
 // The BM25 leg as the retriever (and a worker thread) calls it:
 //   search(analysedTerms, k, filterSpec) → [{ chunkId, score }] ranked by score desc, chunk id asc.
@@ -24,6 +25,16 @@ import { LruCache } from '../util/lru.ts';
 // built is masked but still counts in them until the next version (the ingestion run's end).
 // Between runs the file holds exactly the live chunks, so the scores are FTS5's to the last bit
 // of float rounding; chunks added by a running ingestion become searchable when it completes.
+//
+// k1/b: a version file is computed with fixed k1/b (norms and block maxima depend on them). When
+// the configured values differ from the loaded file's (the config changed since the last build),
+// the leg still serves the file and `paramsIssue()` says so — every answer carries it in
+// `degraded`, `kb bm25 status` names it, and the next `kb bm25 build` / ingestion run rebuilds.
+// The alternatives are worse: FTS5 cannot apply other k1/b either (SQLite's bm25() fixes 1.2 /
+// 0.75) and is 50-100× slower at scale, so falling back would cost latency for no gain; and
+// rebuilding on start would make every server process and retrieval worker a writer of index
+// versions (the ingestion lock, a build's memory and minutes at 1M chunks, racing replicas) when
+// the served file is still an exact, self-consistent BM25 ranking — just with the old k1/b.
 
 export interface Bm25LegOptions {
   db: DB;
@@ -32,6 +43,8 @@ export interface Bm25LegOptions {
   log?: Logger;
   /** Look for a newly activated version at most this often (ms). Default 1000. */
   reloadIntervalMs?: number;
+  /** The configured k1/b (`retrieval.bm25`, bm25ParamsOf). Default FTS5's 1.2 / 0.75. */
+  params?: Bm25Params;
 }
 
 export interface Bm25LegStatus {
@@ -40,6 +53,10 @@ export interface Bm25LegStatus {
   docs: number;
   /** Why the last load failed, if it did. */
   error: { version: number; message: string } | null;
+  /** k1/b of the scores served now: the loaded file's, or FTS5's fixed ones. */
+  params: Bm25Params;
+  /** Why the served k1/b are not the configured ones (null: they are). */
+  params_issue: string | null;
 }
 
 interface Loaded {
@@ -71,6 +88,7 @@ export class Bm25Leg {
   private readonly dataDir: string | null;
   private readonly log: Logger;
   private readonly interval: number;
+  private readonly params: Bm25Params;
   private loaded: Loaded | null = null;
   private failed: { version: number; message: string } | null = null;
   private checkedAt = -Infinity;
@@ -81,11 +99,36 @@ export class Bm25Leg {
     this.dataDir = opts.dataDir;
     this.log = opts.log ?? silentLogger;
     this.interval = opts.reloadIntervalMs ?? 1000;
+    this.params = opts.params ?? FTS5_BM25;
     this.removedSince = this.db.prepare('SELECT seq, chunk_id FROM bm25_removed WHERE seq > ? ORDER BY seq').raw(true);
   }
 
   status(): Bm25LegStatus {
-    return { version: this.loaded?.version.id ?? null, docs: this.loaded?.segment.docs ?? 0, error: this.failed };
+    const seg = this.loaded?.segment;
+    return {
+      version: this.loaded?.version.id ?? null,
+      docs: seg?.docs ?? 0,
+      error: this.failed,
+      params: seg ? { k1: seg.k1, b: seg.b } : FTS5_BM25,
+      params_issue: this.paramsIssue(),
+    };
+  }
+
+  /**
+   * Null when the scores served use the configured k1/b; otherwise why not, in words for
+   * `degraded` (no paths). Checks for a new version like a search does.
+   */
+  paramsIssue(): string | null {
+    this.maybeReload();
+    const seg = this.loaded?.segment;
+    const want = this.params;
+    if (seg) {
+      const have = { k1: seg.k1, b: seg.b };
+      if (sameBm25Params(have, want)) return null;
+      return `bm25 params differ, rebuild: the BM25 index version ${this.loaded!.version.id} was built with ${describeBm25Params(have)}, the configuration says ${describeBm25Params(want)}; it is served as built until \`kb bm25 build\` or the next ingestion run rebuilds it`;
+    }
+    if (sameBm25Params(FTS5_BM25, want)) return null;
+    return `bm25 params not applied: no usable BM25 engine version, so FTS5 answers and its bm25() fixes ${describeBm25Params(FTS5_BM25)} (the configuration says ${describeBm25Params(want)}); run \`kb bm25 build\``;
   }
 
   /** The loaded engine version (null: FTS5 answers). Checks for a new version at most every reloadIntervalMs. */

@@ -5,6 +5,10 @@
 // with N = documents, n = documents holding the term, dl = tokens in the document and
 // avgdl = total tokens / N. Operation order follows the C source: float addition is not
 // associative, and identical order is what makes equal scores (ties) equal in both engines.
+//
+// k1 and b are settable (`retrieval.bm25.k1` / `.b`) for the engine: each version file records the
+// values its per-document norms and per-block maxima were computed with. FTS5's bm25() cannot
+// take them (it fixes 1.2 / 0.75), so FTS5 equals the engine only at those defaults.
 
 export interface Bm25Params {
   k1: number;
@@ -27,4 +31,21 @@ export function bm25Norm(dl: number, avgdl: number, p: Bm25Params): number {
 /** One term's contribution: idf · (tf · (k1 + 1)) / (tf + norm). */
 export function bm25Term(idf: number, tf: number, norm: number, k1: number): number {
   return idf * ((tf * (k1 + 1)) / (tf + norm));
+}
+
+/** The same k1 and b (exact: both come from the same config numbers or their JSON round trip). */
+export function sameBm25Params(x: Bm25Params, y: Bm25Params): boolean {
+  return x.k1 === y.k1 && x.b === y.b;
+}
+
+export function describeBm25Params(p: Bm25Params): string {
+  return `k1 ${p.k1}, b ${p.b}`;
+}
+
+/**
+ * The configured parameters (`retrieval.bm25.k1` / `.b`); absent keys mean FTS5's values, so a
+ * config written before the keys existed keeps the scores it had.
+ */
+export function bm25ParamsOf(cfg: { k1?: number; b?: number } | undefined): Bm25Params {
+  return { k1: cfg?.k1 ?? FTS5_BM25.k1, b: cfg?.b ?? FTS5_BM25.b };
 }

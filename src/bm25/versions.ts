@@ -6,7 +6,7 @@ import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { Bm25Builder, fsyncDirectory, writeFileAtomic, type BuildRow } from './builder.ts';
 import { BLOCK_SIZE } from './format.ts';
-import { FTS5_BM25 } from './scoring.ts';
+import { FTS5_BM25, describeBm25Params, sameBm25Params, type Bm25Params } from './scoring.ts';
 import { removeStaleTempFiles } from '../util/process.ts';
 
 // BM25 index versions: the same discipline as the HNSW versions (src/vector/versions.ts).
@@ -46,7 +46,7 @@ export interface Bm25BuildReport {
   bytes: number;
   /** False when the active version was already up to date (nothing built). */
   built: boolean;
-  reason: 'no_active_version' | 'changed' | 'active_file_unreadable' | 'forced' | null;
+  reason: 'no_active_version' | 'changed' | 'params_changed' | 'active_file_unreadable' | 'forced' | null;
   seconds: number;
   pruned: string[];
 }
@@ -66,6 +66,40 @@ export function activeBm25Version(db: DB): Bm25Version | null {
 
 export function listBm25Versions(db: DB): Bm25Version[] {
   return db.prepare('SELECT * FROM bm25_versions ORDER BY id').all() as Bm25Version[];
+}
+
+/**
+ * The k1/b a version was built with (the `params` column). Rows written before the parameters
+ * were settable, or unreadable ones, count as FTS5's: the only values the builder ever used then.
+ */
+export function versionParams(v: Pick<Bm25Version, 'params'>): Bm25Params {
+  try {
+    const p = JSON.parse(v.params) as { k1?: unknown; b?: unknown };
+    if (typeof p.k1 === 'number' && typeof p.b === 'number') return { k1: p.k1, b: p.b };
+  } catch {
+    // fall through
+  }
+  return FTS5_BM25;
+}
+
+/** Null when the version was built with `want`, else a sentence saying how they differ. */
+export function paramsMismatch(v: Pick<Bm25Version, 'id' | 'params'>, want: Bm25Params): string | null {
+  const have = versionParams(v);
+  if (sameBm25Params(have, want)) return null;
+  return `BM25 version ${v.id} was built with ${describeBm25Params(have)}; the configuration says ${describeBm25Params(want)}`;
+}
+
+/**
+ * For health reports (/readyz): null when searches score with `want`; otherwise why not — the
+ * active version was built with other k1/b, or there is none and FTS5 (fixed 1.2 / 0.75) answers.
+ */
+export function activeParamsIssue(db: DB, want: Bm25Params): string | null {
+  const v = activeBm25Version(db);
+  if (v) {
+    const m = paramsMismatch(v, want);
+    return m ? `bm25 params differ, rebuild: ${m}; it is served as built until \`kb bm25 build\` or the next ingestion run` : null;
+  }
+  return sameBm25Params(FTS5_BM25, want) ? null : `bm25 params not applied: no BM25 engine version yet, so FTS5 answers with ${describeBm25Params(FTS5_BM25)} (the configuration says ${describeBm25Params(want)}); run \`kb bm25 build\``;
 }
 
 /** What the active version lacks: live chunks added after it and chunks removed since. */
@@ -102,13 +136,16 @@ export interface BuildOptions {
   keep?: number;
   /** Build even when the active version is up to date. */
   force?: boolean;
+  /** k1/b to build with (`retrieval.bm25`, see bm25ParamsOf). Default FTS5's 1.2 / 0.75. */
+  params?: Bm25Params;
   /** Test hook: called after every 1000 chunks read (a crash test kills the process here). */
   onProgress?: (chunks: number) => void;
 }
 
 /**
  * Brings the BM25 index up to date: builds and activates a new version when chunks were added
- * or removed since the active one (or there is none, or its file is unreadable). Callers
+ * or removed since the active one (or there is none, its file is unreadable, or it was built
+ * with other k1/b than `opts.params`: its norms and block maxima depend on them). Callers
  * serialise builds (the ingestion lock); a concurrent activation is detected and refused.
  */
 export function syncBm25Index(db: DB, dataDir: string, opts: BuildOptions = {}): Bm25BuildReport {
@@ -118,10 +155,12 @@ export function syncBm25Index(db: DB, dataDir: string, opts: BuildOptions = {}):
   fs.mkdirSync(dir, { recursive: true });
   removeStaleTempFiles(dir, log, 'BM25 index');
   const active = activeBm25Version(db);
+  const params = opts.params ?? FTS5_BM25;
   let reason: Bm25BuildReport['reason'] = opts.force ? 'forced' : null;
   if (!reason) {
     if (!active) reason = 'no_active_version';
     else if (!fileMatches(dataDir, active)) reason = 'active_file_unreadable';
+    else if (paramsMismatch(active, params)) reason = 'params_changed';
     else {
       const pending = bm25Pending(db);
       if (pending.added > 0 || pending.removed > 0) reason = 'changed';
@@ -135,7 +174,7 @@ export function syncBm25Index(db: DB, dataDir: string, opts: BuildOptions = {}):
   const versionId = ((db.prepare('SELECT coalesce(max(id), 0) FROM bm25_versions').pluck().get() as number) ?? 0) + 1;
   const rel = path.posix.join(BM25_DIR, `v${versionId}.bm25`);
   const abs = path.join(dataDir, rel);
-  const builder = new Bm25Builder(FTS5_BM25);
+  const builder = new Bm25Builder(params);
   let snapshot = { maxChunk: 0, removedSeq: 0 };
   // One read transaction: the chunk set, their terms and the removal log agree.
   db.transaction(() => {
@@ -184,7 +223,7 @@ export function syncBm25Index(db: DB, dataDir: string, opts: BuildOptions = {}):
       db.prepare(
         `INSERT INTO bm25_versions (id, file, sha256, bytes, docs, terms, postings, max_chunk_id, removed_seq, params, seconds, active)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-      ).run(versionId, rel, sha256, stats.bytes, stats.docs, stats.terms, stats.postings, snapshot.maxChunk, snapshot.removedSeq, JSON.stringify({ ...FTS5_BM25, block_size: BLOCK_SIZE }), seconds);
+      ).run(versionId, rel, sha256, stats.bytes, stats.docs, stats.terms, stats.postings, snapshot.maxChunk, snapshot.removedSeq, JSON.stringify({ k1: params.k1, b: params.b, block_size: BLOCK_SIZE }), seconds);
       db.prepare('UPDATE bm25_versions SET active = 0 WHERE active = 1').run();
       db.prepare('UPDATE bm25_versions SET active = 1 WHERE id = ?').run(versionId);
       // A reader still on the previous version needs the removals after its own snapshot; older

@@ -9,7 +9,7 @@ import { createReranker } from '../rerank/factory.ts';
 import type { DenseIndexReader } from '../vector/reader.ts';
 import { loadBeir } from './beir.ts';
 import { perQueryRecord, EvalError, type EvalMode, type PerQueryRecord } from './retrieval.ts';
-import { buildDenseIndex, ingestPassages, openEvalStore } from './store.ts';
+import { buildBm25Leg, buildDenseIndex, ingestPassages, openEvalStore } from './store.ts';
 
 // `kb eval fit`: fusion weights (and the reranker's head size) that follow a deployment's own
 // judged questions. Every candidate setting runs the served retriever over a BEIR-layout set; the
@@ -115,6 +115,7 @@ export async function fitRetrieval(opts: FitOptions): Promise<FitResult> {
   try {
     ingestPassages(store.db, ds.corpus, { titlePrefix: opts.config.chunking.title_prefix });
     if (embedder) reader = (await buildDenseIndex(store.db, store.dir, embedder, opts.config)).reader;
+    const bm25 = buildBm25Leg(store.db, store.dir, opts.config);
     const configured: FitSetting = { weights: { ...opts.config.retrieval.weights }, head: reranker ? rr.head : null };
     const settings: FitSetting[] = [];
     for (const dense of denseWeights) for (const head of heads) settings.push({ weights: { dense, bm25: opts.mode === 'hybrid' ? 1 : opts.config.retrieval.weights.bm25 }, head });
@@ -123,7 +124,7 @@ export async function fitRetrieval(opts: FitOptions): Promise<FitResult> {
     const runs = new Map<string, PerQueryRecord[]>();
     for (const s of settings) {
       const config = { ...opts.config, retrieval: { ...opts.config.retrieval, weights: s.weights }, rerank: { ...rr, head: s.head ?? rr.head } };
-      const { retriever } = createServedRetriever(config, { db: store.db, dense: reader, embedder, reranker });
+      const { retriever } = createServedRetriever(config, { db: store.db, dense: reader, embedder, reranker, bm25 });
       const recs: PerQueryRecord[] = [];
       for (const q of ds.queries) {
         const res = await retriever.retrieve({ query: q.text, topK: 10, groups: null, mode: opts.mode });

@@ -7,7 +7,7 @@ import type { Reranker } from '../rerank/types.ts';
 import type { DenseIndexReader } from '../vector/reader.ts';
 import { loadBeir } from './beir.ts';
 import { mrrAt, ndcgAt, recallAt, summarize, type MetricSummary } from './metrics.ts';
-import { buildDenseIndex, ingestPassages, openEvalStore } from './store.ts';
+import { buildBm25Leg, buildDenseIndex, ingestPassages, openEvalStore } from './store.ts';
 
 // `kb eval retrieval`: builds a throw-away store from a BEIR-layout folder, runs every judged
 // query through the served retriever (createServedRetriever: the code and settings /v1/retrieve
@@ -92,7 +92,9 @@ export async function evaluateRetrieval(opts: RetrievalEvalOptions): Promise<Ret
       say(`embedding ${ds.corpus.length} passages with ${embedder.id} …`);
       reader = (await buildDenseIndex(store.db, store.dir, embedder, opts.config)).reader;
     }
-    const { retriever, reranker } = createServedRetriever(opts.config, { db: store.db, dense: reader, embedder, reranker: opts.reranker });
+    // The BM25 engine version with the configured k1/b, as the ingestion run builds it.
+    const bm25 = buildBm25Leg(store.db, store.dir, opts.config);
+    const { retriever, reranker } = createServedRetriever(opts.config, { db: store.db, dense: reader, embedder, reranker: opts.reranker, bm25 });
     if (reranker) {
       try {
         await reranker.load();

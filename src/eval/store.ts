@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeChunkTerms } from '../bm25/index.ts';
+import { Bm25Leg } from '../bm25/leg.ts';
+import { bm25ParamsOf } from '../bm25/scoring.ts';
+import { syncBm25Index } from '../bm25/versions.ts';
 import type { Config } from '../config/index.ts';
 import { EmbeddingCache, embedWithCache } from '../embeddings/cache.ts';
 import type { Embedder } from '../embeddings/types.ts';
@@ -116,4 +119,19 @@ export async function buildDenseIndex(
   await reader.maybeReload({ force: true });
   if (!reader.ready) throw new Error(`dense index was built (version ${report.version_id}) but could not be loaded: ${reader.status().error?.message ?? 'unknown error'}`);
   return { reader, report };
+}
+
+/**
+ * Builds the BM25 engine version of the eval store with the configured k1/b and returns the leg
+ * that serves it — what a deployment serves after its ingestion run. (FTS5, the leg's fallback,
+ * only equals the engine at k1 1.2 / b 0.75: evaluating other values needs the engine.)
+ */
+export function buildBm25Leg(db: DB, dataDir: string, config: Pick<Config, 'retrieval'>): Bm25Leg {
+  const params = bm25ParamsOf(config.retrieval.bm25);
+  syncBm25Index(db, dataDir, { params, keep: 1 });
+  const leg = new Bm25Leg({ db, dataDir, params, reloadIntervalMs: 3_600_000 });
+  leg.reload();
+  const st = leg.status();
+  if (st.version === null) throw new Error(`BM25 index was built but could not be loaded: ${st.error?.message ?? 'unknown error'}`);
+  return leg;
 }

@@ -6,6 +6,7 @@ import { Bm25Leg } from '../bm25/leg.ts';
 import type { DB } from '../store/index.ts';
 import { analyze } from '../text/analyzer.ts';
 import { pickQueryTerms } from '../bm25/query-terms.ts';
+import { bm25ParamsOf } from '../bm25/scoring.ts';
 import { LruCache } from '../util/lru.ts';
 import type { DenseIndexReader } from '../vector/reader.ts';
 import { ChunkCatalog } from './catalog.ts';
@@ -92,7 +93,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
   const { db, dense, embedder } = opts;
   const cfg = opts.config.retrieval;
   const catalog = opts.catalog ?? new ChunkCatalog(db);
-  const bm25 = opts.bm25 ?? new Bm25Leg({ db, dataDir: null });
+  const bm25 = opts.bm25 ?? new Bm25Leg({ db, dataDir: null, params: bm25ParamsOf(cfg.bm25) });
   const now = opts.now ?? Date.now;
   // Repeated questions (retries, popular queries, chat follow-ups) skip the embedding model.
   const queryVectors = new LruCache<string, Float32Array>(cfg.query_cache_size);
@@ -259,6 +260,9 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
         });
         // Filters and ACL are applied inside the leg's traversal (exact: k allowed hits when k match).
         bm25Hits = bm25.search(terms, pool, filter.restricted ? filter.spec : null);
+        // Scores from other k1/b than configured (a stale file, or FTS5): served, but said.
+        const issue = bm25.paramsIssue();
+        if (issue) degraded.push(`bm25: ${issue}`);
       } catch (err) {
         degraded.push(`bm25: ${message(err)}`);
       }

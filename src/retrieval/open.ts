@@ -10,6 +10,7 @@ import type { Reranker } from '../rerank/types.ts';
 import { DenseIndexReader } from '../vector/reader.ts';
 import { createHybridRetriever, type HybridRetriever, type HybridRetrieverOptions } from './hybrid.ts';
 import { Bm25Leg } from '../bm25/leg.ts';
+import { bm25ParamsOf, describeBm25Params } from '../bm25/scoring.ts';
 
 export interface OpenedRetriever {
   retriever: HybridRetriever;
@@ -26,7 +27,7 @@ export interface ServedRetrieverParts {
   embedder: Embedder | null;
   /** The reranker (default: the configured one; null = off). */
   reranker?: Reranker | null;
-  /** The BM25 engine leg (default: FTS5, which returns the same top-k and scores — src/bm25 property tests). */
+  /** The BM25 engine leg (default: FTS5, which returns the same top-k and scores at k1 1.2 / b 0.75 — src/bm25 property tests; other k1/b need the engine: evalBm25Leg). */
   bm25?: Bm25Leg;
 }
 
@@ -55,7 +56,7 @@ export function describeServedRetriever(config: Pick<Config, 'retrieval'> & Part
   const r = config.retrieval;
   const rr = config.rerank ?? RERANK_OFF;
   return (
-    `served retriever (same code and settings as /v1/retrieve): rrf_k ${r.rrf_k}, weights dense ${r.weights.dense} / bm25 ${r.weights.bm25}, ` +
+    `served retriever (same code and settings as /v1/retrieve): bm25 ${describeBm25Params(bm25ParamsOf(r.bm25))}, rrf_k ${r.rrf_k}, weights dense ${r.weights.dense} / bm25 ${r.weights.bm25}, ` +
     `recency ${r.recency.enabled ? `${r.recency.apply ?? 'time_sensitive'} (weight ${r.recency.weight}, kinds ${r.recency.kinds.join('/')})` : 'off'}, ` +
     `mmr ${r.mmr.enabled ? `λ ${r.mmr.lambda}, min_similarity ${r.mmr.min_similarity ?? 0.5}` : 'off'}, max_chunks_per_doc ${r.max_chunks_per_doc}, ` +
     `exact_match ${r.exact_match?.enabled === false ? 'off' : 'on'}, rerank ${reranker ? `${reranker.id} head ${rr.head} budget ${rr.timeout_ms} ms` : 'off'}`
@@ -80,7 +81,7 @@ export async function openRetriever(
   else await reader.start();
   const embedder = opts.embedder ?? createEmbedder(config, opts.embedderOptions);
   const ownEmbedder = !opts.embedder;
-  const bm25 = new Bm25Leg({ db, dataDir: config.data_dir, log });
+  const bm25 = new Bm25Leg({ db, dataDir: config.data_dir, log, params: bm25ParamsOf(config.retrieval.bm25) });
   bm25.reload(); // load (and checksum) the active BM25 version now rather than on the first query
   const { retriever, reranker } = createServedRetriever(config, { db, dense: reader, embedder, bm25 });
   // A server loads the filter catalog now: the first request with a filter or an API key's groups

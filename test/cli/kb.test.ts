@@ -62,6 +62,19 @@ describe('kb CLI', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toMatch(/^BM25 version v2: \d+ chunks, \d+ terms, .* \(forced\)/);
     expect(fs.readdirSync(path.join(dataDir, 'bm25')).sort()).toEqual(['v1.bm25', 'v2.bm25']);
+
+    // Changing retrieval.bm25.k1 makes the active version stale: status says so, build rebuilds.
+    const k1 = { KB_RETRIEVAL__BM25__K1: '1.5' };
+    const stale = kb(['bm25', 'status'], k1);
+    expect(stale.stdout).toMatch(/k1 1.2, b 0.75/);
+    expect(stale.stdout).toMatch(/params differ: BM25 version 2 was built with k1 1.2, b 0.75; the configuration says k1 1.5, b 0.75 .*kb bm25 build/);
+    expect(JSON.parse(kb(['bm25', 'status', '--json'], k1).stdout)).toMatchObject({ params: { k1: 1.2, b: 0.75 }, configured_params: { k1: 1.5, b: 0.75 } });
+    const rebuilt = kb(['bm25', 'build', '--json'], k1);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(JSON.parse(rebuilt.stdout)).toMatchObject({ built: true, reason: 'params_changed', version_id: 3 });
+    expect(JSON.parse(kb(['bm25', 'status', '--json'], k1).stdout)).toMatchObject({ params: { k1: 1.5, b: 0.75 }, params_stale: null });
+    // Back to the defaults (the later tests search with them): rebuilt again.
+    expect(JSON.parse(kb(['bm25', 'build', '--json']).stdout)).toMatchObject({ built: true, reason: 'params_changed', version_id: 4 });
   });
 
   it('quarantine list shows rejected records with reasons', () => {
@@ -79,6 +92,10 @@ describe('kb CLI', () => {
     expect(j.hits).toHaveLength(3);
     expect(j.hits[0].score).toMatchObject({ dense: null, bm25: { rank: expect.any(Number), score: expect.any(Number) } });
     expect(j.hits[0].text + j.hits[0].title).toMatch(/华科/);
+    // The /v1/retrieve hit shape, snake_case (not the internal chunkId / rrfRank names).
+    expect(j.hits[0]).toMatchObject({ chunk_id: expect.any(Number), external_id: expect.any(String), score: { rrf_rank: expect.any(Number), moves: expect.any(Array) } });
+    expect(j.hits[0]).not.toHaveProperty('chunkId');
+    expect(j.ranking).toMatchObject({ recency: expect.any(String), rerank: 'off' });
     expect(j.degraded.join()).toMatch(/dense/);
   });
 

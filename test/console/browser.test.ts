@@ -305,7 +305,8 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     await page.locator('#rt-key').selectOption({ label: 'sales (sales)' });
     await page.keyboard.press('Enter');
     await page.locator('#rt-results table').waitFor();
-    expect(await page.locator('#rt-results thead').textContent()).toMatch(/Dense.*BM25.*RRF.*Fused/);
+    expect(await page.locator('#rt-results thead').textContent()).toMatch(/Dense.*BM25.*RRF.*Fused.*Order/);
+    expect(await page.locator('#rt-results tbody').textContent()).toMatch(/rrf #1/); // the API's score.rrf_rank, read by the console
     expect(await page.locator('#rt-results').textContent()).toMatch(/As key: sales/);
     await shot(page, '16-admin-retrieval');
 

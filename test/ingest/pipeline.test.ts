@@ -7,6 +7,7 @@ import { listVersions, activeVersion } from '../../src/vector/versions.ts';
 import { searchBm25 } from '../../src/bm25/index.ts';
 import { analyze, ftsQuery } from '../../src/text/analyzer.ts';
 import { Bm25Leg } from '../../src/bm25/leg.ts';
+import { activeBm25Version } from '../../src/bm25/versions.ts';
 import { LocalEmbedder } from '../../src/embeddings/local.ts';
 import { acquireLock, LockBusyError } from '../../src/lock/index.ts';
 import { article, expectConsistent, makeIngestEnv, type IngestEnv } from '../helpers/ingest-env.ts';
@@ -62,6 +63,14 @@ describe('ingestion pipeline', () => {
     expect(listVersions(env.db).length).toBe(versionsBefore);
     expect(third.bm25).toMatchObject({ built: false, version: 2 });
     expectConsistent(env);
+
+    // Week 4: nothing changed but retrieval.bm25.k1 — the BM25 files depend on it: a new version.
+    env.reopen({ retrieval: { bm25: { k1: 1.6 } } });
+    const fourth = await runIngestion(env.ctx);
+    expect(fourth.chunks).toEqual({ added: 0, removed: 0 });
+    expect(fourth.bm25).toMatchObject({ built: true, version: 3 });
+    expect(JSON.parse(activeBm25Version(env.db)!.params)).toMatchObject({ k1: 1.6, b: 0.75 });
+    expect((await runIngestion(env.ctx)).bm25).toMatchObject({ built: false, version: 3 });
   });
 
   it('quarantines every rejected record with its reason and loses nothing', async () => {

@@ -53,7 +53,7 @@ describe('/v1/retrieve with an http reranker', () => {
     server = await startServer(env.config, { db: env.db, log: silentLogger, port: 0 });
     const retrieve = async () => {
       const r = await fetch(`${server!.url}/v1/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'battery product Shanghai', top_k: 5, mode: 'bm25' }) });
-      return { headers: r.headers, body: (await r.json()) as { data: Array<{ external_id: string; score: { rerank: number | null; rrfRank: number; moves: Array<{ stage: string }> } }>; ranking: { rerank: string }; degraded: string[] } };
+      return { headers: r.headers, body: (await r.json()) as { data: Array<{ external_id: string; score: Record<string, unknown> & { rerank: number | null; rrf_rank: number; moves: Array<{ stage: string; from: number; to: number }> } }>; ranking: { rerank: string }; degraded: string[] } };
     };
 
     const ok = await retrieve();
@@ -72,5 +72,9 @@ describe('/v1/retrieve with an http reranker', () => {
     // The fused order alone does not put article 10 first: the reranker did.
     expect(failed.body.data[0].external_id).not.toBe('n-10');
     expect(ok.body.data[0].score.moves.map((m) => m.stage)).toContain('rerank');
+    // snake_case like the rest of the API: where RRF alone put it, and where the reranker took it from.
+    expect(ok.body.data[0].score).not.toHaveProperty('rrfRank');
+    expect(ok.body.data[0].score.rrf_rank).toBeGreaterThan(1);
+    expect(ok.body.data[0].score.moves.find((m) => m.stage === 'rerank')).toMatchObject({ to: 1 });
   });
 });

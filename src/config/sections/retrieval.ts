@@ -31,6 +31,10 @@ export const retrievalSchema = z
         max_term_doc_ratio: z.number().gt(0).lte(1),
         min_docs_to_drop: z.number().int().nonnegative(),
         max_postings: z.number().int().nonnegative(),
+        // BM25 parameters of the engine (src/bm25/scoring.ts). Optional so that configs and test
+        // helpers written before they existed stay valid: absent = FTS5's 1.2 / 0.75 (bm25ParamsOf).
+        k1: z.number().min(0).max(10).optional(),
+        b: z.number().min(0).max(1).optional(),
       })
       .strict(),
     query_cache_size: z.number().int().nonnegative(),

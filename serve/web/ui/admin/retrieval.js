@@ -8,6 +8,17 @@ import { field, select, table } from './common.js';
 
 const num = (v, d = 4) => (v === null || v === undefined ? '—' : fmtNum(v, d));
 
+/** Why a hit sits where it does: its RRF position, an exact match, the reranker, each stage that moved it (the API's snake_case fields). */
+const orderWhy = (s) =>
+  [
+    s.rrf_rank != null ? `rrf #${s.rrf_rank}` : '',
+    s.exact ? `exact ${s.exact}` : '',
+    typeof s.rerank === 'number' ? `rerank ${fmtNum(s.rerank, 3)}` : '',
+    ...(s.moves ?? []).map((m) => `${m.stage} ${m.from}→${m.to}`),
+  ]
+    .filter(Boolean)
+    .join(' · ') || '—';
+
 export async function retrievalPage(root) {
   const keys = await api('/v1/admin/keys');
   const query = h('input#rt-query', { type: 'search', required: true, style: 'min-width:320px', placeholder: t('query') });
@@ -32,6 +43,7 @@ export async function retrievalPage(root) {
           const r = await api('/v1/admin/retrieve', { method: 'POST', body });
           out.replaceChildren(
             ...(r.degraded.length ? r.degraded.map((d) => h('p.notice.notice-warn', d)) : []),
+            r.ranking ? h('p.muted.small', `recency: ${r.ranking.recency} · rerank: ${r.ranking.rerank}`) : null,
             h('p.muted.small', `${t('timings')}: ${Object.entries(r.timings).map(([k, v]) => `${k} ${fmtNum(v, 1)} ms`).join(' · ')}`),
             table(
               [
@@ -45,6 +57,7 @@ export async function retrievalPage(root) {
                 { label: t('rrf'), num: true, render: (x) => num(x.score.rrf) },
                 { label: t('recency'), num: true, render: (x) => num(x.score.recency, 3) },
                 { label: t('fused'), num: true, render: (x) => h('strong', num(x.score.fused)) },
+                { label: t('orderWhy'), render: (x) => h('span.small', orderWhy(x.score)) },
               ],
               r.data,
             ),
