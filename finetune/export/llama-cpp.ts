@@ -57,9 +57,8 @@ function readSource(dir: string): string | null {
 export function missingLlamaCppMessage(explicit?: string): string {
   return (
     `GGUF export needs llama.cpp's ${CONVERT_HF}${explicit ? ` (not found in ${explicit})` : ''}: run ${SETUP_COMMAND}, ` +
-    "which puts a pinned copy into the trainer environment, or use a llama.cpp checkout " +
-    '(`git clone https://github.com/ggml-org/llama.cpp && pip install -r llama.cpp/requirements/requirements-convert_hf_to_gguf.txt`) ' +
-    'with --llama-cpp <llama.cpp folder> or LLAMA_CPP_DIR. ' +
+    'which puts a pinned copy into the trainer environment, or point --llama-cpp <folder> or LLAMA_CPP_DIR at a llama.cpp checkout ' +
+    '(`git clone https://github.com/ggml-org/llama.cpp`; it runs with the trainer environment as it is). ' +
     '`kb finetune export RUN --format merged` works without it (vLLM/TGI serve the merged weights directly).'
   );
 }
