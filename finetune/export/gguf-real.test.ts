@@ -193,6 +193,25 @@ describe.skipIf(!ready)("kb finetune export with llama.cpp's converters (CPU)", 
     console.info(`GGUF export of the tiny Qwen2 (CPU, smoke figure): merge + convert_hf_to_gguf.py ${r.seconds.toFixed(1)} s through the CLI, ${rec.bytes} bytes f16`);
   }, 400_000);
 
+  it('gguf --gguf-type q8_0: the same merged weights, quantised by the converter (the RUNBOOK\'s Ollama recipe)', () => {
+    const r = kb(['finetune', 'export', 'exp', '--format', 'gguf', '--gguf-type', 'q8_0', '--llama-cpp', SHIM, '--json'], { KBTEST_LLAMA_CPP_DIR: llamaDir, KBTEST_TOKENIZER_DIR: model });
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const rec = JSON.parse(r.stdout) as { path: string; sha256: string; bytes: number; details: Record<string, string> };
+    expect(rec.path).toBe(path.join(runDir, 'export', 'gguf', 'exp-q8_0.gguf'));
+    expect(rec.sha256).toBe(sha256(rec.path));
+    // The merge recorded by the f16 export is reused, not redone.
+    expect(registry().map((e) => e.format)).toEqual(['merged', 'gguf', 'gguf']);
+    const g = readGguf(rec.path, [`blk.0.attn_q.weight=${path.join(merged(), 'model.safetensors')}:model.layers.0.self_attn.q_proj.weight`]);
+    expect(g.fields['general.file_type']).toBe(7); // MOSTLY_Q8_0
+    expect(g.tensors['blk.0.attn_q.weight'].type).toBe('Q8_0');
+    // q8_0: 32-value blocks, one scale each, so the error is at most about half a step of 1/127.
+    const c = Object.values(g.compare)[0];
+    expect(c.shape_equal).toBe(true);
+    expect(c.max_abs_diff).toBeLessThanOrEqual(c.max_abs / 127);
+    expect(fs.readFileSync(rec.details.modelfile, 'utf8')).toMatch(/^FROM \.\/exp-q8_0\.gguf$/m);
+    console.info(`q8_0 GGUF of the tiny Qwen2 (CPU, smoke figure): ${r.seconds.toFixed(1)} s through the CLI (merge reused), ${rec.bytes} bytes`);
+  }, 300_000);
+
   it("adapter-gguf: convert_lora_to_gguf.py from the trainer venv (found without flags) writes the LoRA that reads back as the adapter's tensors", () => {
     const r = kb(['finetune', 'export', 'exp', '--format', 'adapter-gguf', '--ollama-base', 'tiny-base:latest', '--json']);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
