@@ -139,6 +139,10 @@ describe('kb finetune export', () => {
     expect(findLlamaCpp(undefined, { KB_TRAINER_VENV: noVenv, PATH: '' })).toBeNull();
   });
 
+  it("setup-venv.sh's switch KB_TRAINER_LLAMA_CPP is not taken for a kb configuration key", () => {
+    expect(() => loadConfig({ env: { KB_DATA_DIR: dir, KB_TRAINER_LLAMA_CPP: '0' } })).not.toThrow();
+  });
+
   it('picks the cause out of a Python stderr: the exception a traceback ends with, or a logged ERROR', () => {
     const traceback = ['INFO:hf-to-gguf:Loading model: m', 'Traceback (most recent call last):', '  File "x.py", line 1, in <module>', '    raise NotImplementedError("BPE pre-tokenizer was not recognized")', 'NotImplementedError: BPE pre-tokenizer was not recognized'];
     expect(causeLine(traceback)).toBe('NotImplementedError: BPE pre-tokenizer was not recognized');
