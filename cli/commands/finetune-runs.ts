@@ -308,7 +308,7 @@ export function registerFinetuneRunCommands(ft: Command): void {
     .option('--out <dir>', 'output folder (default <run folder>/export/<format>)')
     .addOption(new Option('--dtype <dtype>', 'merged weights precision').choices(['bf16', 'fp16']).default('bf16'))
     .addOption(new Option('--gguf-type <type>', "llama.cpp converter --outtype (smaller quantisations: llama-quantize, see finetune/RUNBOOK.md)").choices([...GGUF_TYPES]).default('f16'))
-    .option('--llama-cpp <dir>', "llama.cpp checkout holding convert_hf_to_gguf.py (default $LLAMA_CPP_DIR, else the PATH)")
+    .option('--llama-cpp <dir>', "llama.cpp folder holding convert_hf_to_gguf.py (default $LLAMA_CPP_DIR, else the trainer venv's pinned copy from setup-venv.sh, else the PATH)")
     .option('--ollama-base <model>', 'adapter-gguf: the Ollama model of the same base weights (Modelfile FROM)')
     .option('--system <text>', 'system prompt written into the Modelfile')
     .option('--json', 'print the registry record as JSON')

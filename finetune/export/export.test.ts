@@ -8,12 +8,13 @@ import { openStore, type DB } from '../../src/store/index.ts';
 import { checksum, listExports, recordExport } from '../registry/exports.ts';
 import { insertRun, updateRun, type RunRecord } from '../runs/store.ts';
 import { buildRunConfig } from '../train/run-config.ts';
-import { exportRun, resolveBaseModel } from './index.ts';
+import { causeLine, exportRun, resolveBaseModel } from './index.ts';
 import { findLlamaCpp } from './llama-cpp.ts';
 import { chatTemplateFrom, modelfile, templateFamily } from './modelfile.ts';
 
 // Export orchestration with llama.cpp converter doubles (python scripts that write a GGUF-magic
-// file and record their argv); the real merge runs in finetune/train/train-real.test.ts.
+// file and record their argv); the real merge runs in finetune/train/train-real.test.ts, the real
+// converters in gguf-real.test.ts.
 
 const CHATML = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}";
 const DEEPSEEK = "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'user' %}{{ '<｜User｜>' + m['content'] }}{% endif %}{% endfor %}{{ '<｜Assistant｜>' }}";
@@ -67,8 +68,9 @@ async function recordedMerged(): Promise<string> {
 
 describe('kb finetune export', () => {
   it("GGUF without llama.cpp fails naming convert_hf_to_gguf.py and how to get it; nothing is recorded", async () => {
-    await expect(exportRun(db, config, 'r1', { format: 'gguf' }, { env: { PATH: '', LLAMA_CPP_DIR: '' } })).rejects.toThrow(/needs llama\.cpp's convert_hf_to_gguf\.py.*--llama-cpp.*LLAMA_CPP_DIR.*--format merged` works without it/s);
-    await expect(exportRun(db, config, 'r1', { format: 'gguf', llamaCpp: dir }, { env: { PATH: '' } })).rejects.toThrow(new RegExp(`not found in ${dir}`));
+    const none = { PATH: '', LLAMA_CPP_DIR: '', KB_TRAINER_VENV: path.join(dir, 'no-venv') };
+    await expect(exportRun(db, config, 'r1', { format: 'gguf' }, { env: none })).rejects.toThrow(/needs llama\.cpp's convert_hf_to_gguf\.py: run finetune\/train\/setup-venv\.sh.*--llama-cpp.*LLAMA_CPP_DIR.*--format merged` works without it/s);
+    await expect(exportRun(db, config, 'r1', { format: 'gguf', llamaCpp: dir }, { env: none })).rejects.toThrow(new RegExp(`not found in ${dir}`));
     expect(listExports(db)).toEqual([]);
   });
 
@@ -97,21 +99,58 @@ describe('kb finetune export', () => {
     expect(mf).toMatch(/FROM deepseek-r1:7b\nADAPTER \.\/r1-adapter-f16\.gguf/);
   });
 
-  it('a failing converter is reported with its output, and runs without an adapter are refused', async () => {
+  it('a failing converter is reported with its cause first, then its stderr tail; its partial file is removed; runs without an adapter are refused', async () => {
     const llama = fakeLlamaCpp();
-    fs.writeFileSync(path.join(llama, 'convert_hf_to_gguf.py'), 'import sys\nprint("ERROR: Model Qwen9ForCausalLM is not supported", file=sys.stderr)\nsys.exit(1)\n');
+    // Writes part of the output, logs, then dies of an exception, as the real converter can.
+    fs.writeFileSync(
+      path.join(llama, 'convert_hf_to_gguf.py'),
+      'import sys\nout = sys.argv[sys.argv.index("--outfile") + 1]\nopen(out, "wb").write(b"GGUF-partial")\n' +
+        'print("INFO:hf-to-gguf:Loading model: merged", file=sys.stderr)\nraise ValueError("Could not read complete metadata")\n',
+    );
     await recordedMerged();
-    await expect(exportRun(db, config, 'r1', { format: 'gguf', llamaCpp: llama }, { python: 'python3' })).rejects.toThrow(/convert_hf_to_gguf\.py failed \(exit 1\)\nERROR: Model Qwen9ForCausalLM is not supported/);
+    const err = await exportRun(db, config, 'r1', { format: 'gguf', llamaCpp: llama }, { python: 'python3' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    const lines = (err as Error).message.split('\n');
+    expect(lines[0]).toBe('llama.cpp convert_hf_to_gguf.py failed (exit 1): ValueError: Could not read complete metadata');
+    expect(lines[1]).toMatch(/^--- last \d+ lines of its stderr ---$/);
+    expect(lines).toContain('INFO:hf-to-gguf:Loading model: merged');
+    expect(lines.at(-1)).toBe('ValueError: Could not read complete metadata');
+    expect(fs.existsSync(path.join(dir, 'runs', 'r1', 'export', 'gguf', 'r1-f16.gguf'))).toBe(false);
+    expect(listExports(db, run.id).map((x) => x.format)).toEqual(['merged']);
+    fs.writeFileSync(path.join(llama, 'convert_hf_to_gguf.py'), 'import sys\nprint("ERROR:hf-to-gguf:Model Qwen9ForCausalLM is not supported", file=sys.stderr)\nsys.exit(1)\n');
+    await expect(exportRun(db, config, 'r1', { format: 'gguf', llamaCpp: llama }, { python: 'python3' })).rejects.toThrow(/^llama\.cpp convert_hf_to_gguf\.py failed \(exit 1\): ERROR:hf-to-gguf:Model Qwen9ForCausalLM is not supported\n/);
     updateRun(db, run.id, { status: 'failed' });
     await expect(exportRun(db, config, 'r1', { format: 'merged' })).rejects.toThrow(/no trained adapter \(status failed\)/);
   });
 
-  it('finds llama.cpp by flag, LLAMA_CPP_DIR or PATH', () => {
+  it('finds llama.cpp by flag, then LLAMA_CPP_DIR, then the trainer venv\'s copy, then the PATH', () => {
     const llama = fakeLlamaCpp();
-    expect(findLlamaCpp(llama, {})?.convertHf).toBe(path.join(llama, 'convert_hf_to_gguf.py'));
-    expect(findLlamaCpp(undefined, { LLAMA_CPP_DIR: llama })?.dir).toBe(llama);
-    expect(findLlamaCpp(undefined, { PATH: `/nonexistent${path.delimiter}${llama}` })?.dir).toBe(llama);
-    expect(findLlamaCpp(path.join(dir, 'nope'), { LLAMA_CPP_DIR: llama })).toBeNull();
+    const venv = path.join(dir, 'venv');
+    const venvCopy = path.join(venv, 'llama.cpp');
+    fs.cpSync(llama, venvCopy, { recursive: true });
+    fs.writeFileSync(path.join(venvCopy, 'SOURCE'), 'llama-cpp-python==0.3.36 sha256:abc\nllama.cpp 0c1e570: ...\n');
+    const noVenv = path.join(dir, 'no-venv');
+    expect(findLlamaCpp(llama, { KB_TRAINER_VENV: venv })).toMatchObject({ convertHf: path.join(llama, 'convert_hf_to_gguf.py'), via: '--llama-cpp', source: null });
+    expect(findLlamaCpp(undefined, { LLAMA_CPP_DIR: llama, KB_TRAINER_VENV: venv })).toMatchObject({ dir: llama, via: 'LLAMA_CPP_DIR' });
+    expect(findLlamaCpp(undefined, { KB_TRAINER_VENV: venv, PATH: llama })).toMatchObject({ dir: venvCopy, via: 'trainer venv', source: 'llama-cpp-python==0.3.36 sha256:abc', convertLora: path.join(venvCopy, 'convert_lora_to_gguf.py') });
+    expect(findLlamaCpp(undefined, { KB_TRAINER_VENV: noVenv, PATH: `/nonexistent${path.delimiter}${llama}` })).toMatchObject({ dir: llama, via: 'PATH' });
+    // An explicit folder without the converter is an error, not a hint to look elsewhere.
+    expect(findLlamaCpp(path.join(dir, 'nope'), { LLAMA_CPP_DIR: llama, KB_TRAINER_VENV: venv })).toBeNull();
+    expect(findLlamaCpp(undefined, { KB_TRAINER_VENV: noVenv, PATH: '' })).toBeNull();
+  });
+
+  it("setup-venv.sh's switch KB_TRAINER_LLAMA_CPP is not taken for a kb configuration key", () => {
+    expect(() => loadConfig({ env: { KB_DATA_DIR: dir, KB_TRAINER_LLAMA_CPP: '0' } })).not.toThrow();
+  });
+
+  it('picks the cause out of a Python stderr: the exception a traceback ends with, or a logged ERROR', () => {
+    const traceback = ['INFO:hf-to-gguf:Loading model: m', 'Traceback (most recent call last):', '  File "x.py", line 1, in <module>', '    raise NotImplementedError("BPE pre-tokenizer was not recognized")', 'NotImplementedError: BPE pre-tokenizer was not recognized'];
+    expect(causeLine(traceback)).toBe('NotImplementedError: BPE pre-tokenizer was not recognized');
+    expect(causeLine([...traceback.slice(0, -1), 'json.decoder.JSONDecodeError: Expecting value: line 2 column 1 (char 56)'])).toBe('json.decoder.JSONDecodeError: Expecting value: line 2 column 1 (char 56)');
+    expect(causeLine(['ERROR:lora-to-gguf:Model Foo is not supported', 'INFO:done'])).toBe('ERROR:lora-to-gguf:Model Foo is not supported');
+    expect(causeLine(['KeyboardInterrupt'])).toBe('KeyboardInterrupt');
+    expect(causeLine(['INFO:hf-to-gguf:writing', 'Writing: 100%'])).toBeNull();
+    expect(causeLine([])).toBeNull();
   });
 
   it('recognises ChatML and DeepSeek templates (chat_template.jinja first) and refuses to guess others', () => {

@@ -9,7 +9,7 @@ import { adapterForRun } from '../registry/index.ts';
 import { checksum, listExports, recordExport, type ExportFormat, type ExportRecord } from '../registry/exports.ts';
 import { launcherFor } from '../runs/service.ts';
 import { requireRun, type RunRecord } from '../runs/store.ts';
-import { findLlamaCpp, missingLlamaCppMessage } from './llama-cpp.ts';
+import { findLlamaCpp, missingLlamaCppMessage, type LlamaCpp } from './llama-cpp.ts';
 import { chatTemplateFrom, modelfile } from './modelfile.ts';
 
 // `kb finetune export RUN --format merged|gguf|adapter-gguf`:
@@ -84,9 +84,32 @@ function runTool(python: string, argv: string[], hooks: ExportHooks): Promise<Pr
   });
 }
 
+/** The line of a Python tool's stderr that names the cause: a traceback's exception or a logged ERROR. */
+export function causeLine(stderr: string[]): string | null {
+  for (let i = stderr.length - 1; i >= 0; i--) {
+    const l = stderr[i].trim();
+    if (/^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)(:|$)/.test(l) || /^(ERROR|CRITICAL)\b/.test(l)) return l;
+  }
+  return null;
+}
+
+// The first line says what failed and why (the exception the tool died of), so the operator
+// does not have to dig through a traceback; the tail of its stderr follows for context.
 function failure(what: string, r: ProcResult): Error {
   const ev = r.events.find((e) => e.event === 'error');
-  return new Error(`${what} failed${ev ? `: ${String(ev.kind)}: ${String(ev.message)}` : ` (exit ${r.code})`}${r.stderr.length ? `\n${r.stderr.slice(-15).join('\n')}` : ''}`);
+  const cause = ev ? `${String(ev.kind)}: ${String(ev.message)}` : causeLine(r.stderr);
+  const head = `${what} failed (exit ${r.code ?? 'not started'})${cause ? `: ${cause}` : ''}`;
+  const tail = r.stderr.slice(-15);
+  return new Error(tail.length ? `${head}\n--- last ${tail.length} lines of its stderr ---\n${tail.join('\n')}` : head);
+}
+
+/** Runs a llama.cpp converter; a failed run leaves no half-written GGUF behind. */
+async function convert(python: string, script: string, argv: string[], file: string, hooks: ExportHooks): Promise<void> {
+  fs.rmSync(file, { force: true });
+  const r = await runTool(python, [script, ...argv], hooks);
+  if (r.code === 0 && fs.existsSync(file)) return;
+  fs.rmSync(file, { force: true });
+  throw failure(`llama.cpp ${path.basename(script)}`, r);
 }
 
 async function record(db: DB, run: RunRecord, format: ExportFormat, target: string, details: Record<string, unknown>): Promise<ExportRecord> {
@@ -110,6 +133,9 @@ async function mergedFor(db: DB, run: RunRecord, req: ExportRequest, python: str
   return exportMerged(db, run, path.join(run.path, 'export', 'merged'), req, python, hooks);
 }
 
+/** Which converter made the file, for the registry: where it was found and, for the venv's pinned copy, its origin. */
+const converterDetails = (l: LlamaCpp) => ({ converter_via: l.via, ...(l.source ? { converter_source: l.source } : {}) });
+
 export async function exportRun(db: DB, config: Config, ref: string, req: ExportRequest, hooks: ExportHooks = {}): Promise<{ export: ExportRecord; notes: string[] }> {
   const run = requireRun(db, ref);
   if (run.status !== 'succeeded' || !run.adapterPath) throw new Error(`run "${run.name}" has no trained adapter (status ${run.status})`);
@@ -127,19 +153,17 @@ export async function exportRun(db: DB, config: Config, ref: string, req: Export
   if (req.format === 'gguf') {
     const merged = await mergedFor(db, run, req, python, hooks);
     const file = path.join(outDir, `${run.name}-${outtype}.gguf`);
-    const r = await runTool(python, [llama.convertHf, merged.path, '--outfile', file, '--outtype', outtype], hooks);
-    if (r.code !== 0 || !fs.existsSync(file)) throw failure(`llama.cpp ${path.basename(llama.convertHf)}`, r);
+    await convert(python, llama.convertHf, [merged.path, '--outfile', file, '--outtype', outtype], file, hooks);
     const template = chatTemplateFrom([merged.path]);
     const mf = path.join(outDir, 'Modelfile');
     fs.writeFileSync(mf, modelfile({ from: `./${path.basename(file)}`, template, system: req.system, numCtx: run.config.data.max_seq_len }));
     notes.push(`Ollama: cd ${outDir} && ollama create ${run.name} -f Modelfile`, `llama.cpp: llama-server -m ${file}`);
-    return { export: await record(db, run, 'gguf', file, { outtype, converter: llama.convertHf, merged_from: merged.path, modelfile: mf, template_family: template.family }), notes };
+    return { export: await record(db, run, 'gguf', file, { outtype, converter: llama.convertHf, ...converterDetails(llama), merged_from: merged.path, modelfile: mf, template_family: template.family }), notes };
   }
   const base = resolveBaseModel(run);
   if (!fs.existsSync(base)) throw new Error(`adapter-gguf needs the base model as a local folder (convert_lora_to_gguf.py reads its config); "${base}" is not one — download it and set finetune_runs.base_model_path`);
   const file = path.join(outDir, `${run.name}-adapter-${outtype}.gguf`);
-  const r = await runTool(python, [llama.convertLora, '--base', base, '--outfile', file, '--outtype', outtype, run.adapterPath], hooks);
-  if (r.code !== 0 || !fs.existsSync(file)) throw failure(`llama.cpp ${path.basename(llama.convertLora)}`, r);
+  await convert(python, llama.convertLora, ['--base', base, '--outfile', file, '--outtype', outtype, run.adapterPath], file, hooks);
   let mf: string | null = null;
   if (req.ollamaBase) {
     mf = path.join(outDir, 'Modelfile');
@@ -147,5 +171,5 @@ export async function exportRun(db: DB, config: Config, ref: string, req: Export
     notes.push(`Ollama: cd ${outDir} && ollama create ${run.name} -f Modelfile`);
   } else notes.push('no Modelfile: pass --ollama-base <ollama model of the same base weights> to write one');
   notes.push(`llama.cpp: llama-server -m <base model .gguf> --lora ${file}`);
-  return { export: await record(db, run, 'adapter-gguf', file, { outtype, converter: llama.convertLora, base_model: base, modelfile: mf }), notes };
+  return { export: await record(db, run, 'adapter-gguf', file, { outtype, converter: llama.convertLora, ...converterDetails(llama), base_model: base, modelfile: mf }), notes };
 }

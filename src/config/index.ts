@@ -71,6 +71,7 @@ export const NON_CONFIG_ENV: Readonly<Record<string, string>> = {
   KB_API_KEY: "a client's API key (the README's examples read it); the server ignores it",
   KB_TRAINER_VENV: "the trainer's virtual environment folder (finetune/train/setup-venv.sh)",
   KB_TRAINER_PYTHON: 'python used to create the trainer environment',
+  KB_TRAINER_LLAMA_CPP: "0: setup-venv.sh leaves out llama.cpp's GGUF converters",
 };
 
 /** Parses an env value as a YAML scalar (numbers, booleans, JSON-ish lists); else the raw string. */
