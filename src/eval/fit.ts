@@ -56,7 +56,9 @@ export interface FitResult {
   configured: FitSetting;
 }
 
-const half = (id: string): 0 | 1 => (createHash('md5').update(id).digest()[0] & 1) as 0 | 1;
+/** The CV half of a query: the low bit of md5(query id) (also bench/fusion.ts's split). */
+export const foldOf = (id: string): 0 | 1 => (createHash('md5').update(id).digest()[0] & 1) as 0 | 1;
+const half = foldOf;
 const key = (s: FitSetting) => `${s.weights.dense}/${s.weights.bm25}/${s.head}`;
 
 /** Query vectors shared across the candidate retrievers: each setting must not re-embed every query. */

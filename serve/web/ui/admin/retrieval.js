@@ -42,7 +42,8 @@ export async function retrievalPage(root) {
                 { label: t('dense'), num: true, render: (x) => num(x.score.dense?.score) },
                 { label: `${t('bm25')} #`, num: true, render: (x) => num(x.score.bm25?.rank, 0) },
                 { label: t('bm25'), num: true, render: (x) => num(x.score.bm25?.score) },
-                { label: t('rrf'), num: true, render: (x) => num(x.score.rrf) },
+                // The fusion stage's score (score.rrf keeps its v1 name) and which fusion made it.
+                { label: t('fusion'), num: true, render: (x) => h('span', num(x.score.rrf), h('div.small.muted', x.score.fusion?.method ?? 'rrf')) },
                 { label: t('recency'), num: true, render: (x) => num(x.score.recency, 3) },
                 { label: t('fused'), num: true, render: (x) => h('strong', num(x.score.fused)) },
               ],
