@@ -31,9 +31,11 @@ function dataset(): string {
 
 describe('kb eval fit', () => {
   const config = loadConfig({ env: {} });
+  // A deployment that configured rank fusion (the shipped default is convex).
+  const rrfConfig = { ...config, retrieval: { ...config.retrieval, fusion: 'rrf' as const } };
 
   it('tries every weight, reports both held-out halves and a recommendation with the config to paste', async () => {
-    const r = await fitRetrieval({ dataset: dataset(), config, mode: 'hybrid', denseWeights: [0, 1, 3], heads: [], embedder: new BagOfWordsEmbedder(), reranker: null });
+    const r = await fitRetrieval({ dataset: dataset(), config: rrfConfig, mode: 'hybrid', denseWeights: [0, 1, 3], heads: [], embedder: new BagOfWordsEmbedder(), reranker: null });
     expect(r.rows.map((x) => x.setting.weights.dense)).toEqual([0, 1, 3]);
     expect(r.rows.every((x) => x.setting.head === null)).toBe(true);
     expect(r.folds.map((f) => f.train)).toEqual([0, 1]);
@@ -51,7 +53,7 @@ describe('kb eval fit', () => {
     const blind = new BagOfWordsEmbedder();
     const embedQuery = blind.embedQuery.bind(blind);
     blind.embedQuery = (text: string) => embedQuery(text.split(' ').slice(0, -1).join(' '));
-    const r = await fitRetrieval({ dataset: dataset(), config, mode: 'hybrid', fusion: 'convex', denseWeights: [5], alphas: [0, 0.5, 1], heads: [], embedder: blind, reranker: null });
+    const r = await fitRetrieval({ dataset: dataset(), config: rrfConfig, mode: 'hybrid', fusion: 'convex', denseWeights: [5], alphas: [0, 0.5, 1], heads: [], embedder: blind, reranker: null });
     // Three alphas + the configured (rrf, weights 1 / 1) setting; --dense-weights do not apply to convex.
     expect(r.rows.map((x) => [x.setting.fusion, x.setting.alpha])).toEqual([['convex', 0], ['convex', 0.5], ['convex', 1], ['rrf', null]]);
     expect(r.configured).toMatchObject({ fusion: 'rrf', alpha: null, weights: { dense: 1, bm25: 1 } });

@@ -289,8 +289,12 @@ describe('fusion method (retrieval.fusion)', () => {
     const top = res.hits[0].score;
     if (top.dense?.rank === 1 && top.bm25?.rank === 1) expect(top.rrf).toBeCloseTo(1, 12);
     expect(top.rrf).toBeLessThanOrEqual(1 + 1e-12);
-    // The default (no key) stays rank fusion, and says so.
-    const rrf = await make(undefined).retrieve({ query: 'solar panel efficiency', topK: 5, groups: null });
+    // Without the keys: the documented default (convex, alpha 0.7).
+    const dflt = await make(undefined).retrieve({ query: 'solar panel efficiency', topK: 5, groups: null });
+    expect(dflt.hits[0].score.fusion).toMatchObject({ method: 'convex' });
+    expect(dflt.hits.every((h) => h.score.fusion!.dense <= 0.7 + 1e-12 && h.score.fusion!.bm25 <= 0.3 + 1e-12)).toBe(true);
+    // Rank fusion, and its breakdown.
+    const rrf = await make('rrf').retrieve({ query: 'solar panel efficiency', topK: 5, groups: null });
     expect(rrf.hits[0].score.fusion).toMatchObject({ method: 'rrf' });
     const r0 = rrf.hits[0].score;
     expect(r0.rrf).toBeCloseTo(1 / (60 + (r0.dense?.rank ?? Infinity)) + 1 / (60 + (r0.bm25?.rank ?? Infinity)), 12);

@@ -56,7 +56,7 @@ export interface RerankStageOptions {
 }
 
 // Defaults of the optional retrieval keys (config/default.yaml documents them).
-export const FUSION_DEFAULTS: { method: FusionMethod; alpha: number } = { method: 'rrf', alpha: 0.5 };
+export const FUSION_DEFAULTS: { method: FusionMethod; alpha: number } = { method: 'convex', alpha: 0.7 };
 const DEFAULT_MMR_MIN_SIMILARITY = 0.5;
 const DEFAULT_EXACT = { enabled: true, min_phrase_chars: 8 };
 
