@@ -197,11 +197,11 @@ async function main(): Promise<void> {
 
   const rows = [leg, engineRow, ...legRows, served, peer];
   const pad = (s: string, n: number) => s.padEnd(n);
-  console.log(`\n${pad('row', 13)}${KEYS.map((k) => pad(k, 11)).join('')}${pad('build s', 9)}ms/query`);
-  for (const r of rows) console.log(`${pad(r.name, 13)}${KEYS.map((k) => pad(r.metrics[k].toFixed(4), 11)).join('')}${pad(r.buildS.toFixed(2), 9)}${r.queryMs.toFixed(3)}`);
+  console.log(`\n${pad('row', 15)}${KEYS.map((k) => pad(k, 11)).join('')}${pad('build s', 9)}ms/query`);
+  for (const r of rows) console.log(`${pad(r.name, 15)}${KEYS.map((k) => pad(r.metrics[k].toFixed(4), 11)).join('')}${pad(r.buildS.toFixed(2), 9)}${r.queryMs.toFixed(3)}`);
   const ratio = (a: number, b: number) => (b === 0 ? NaN : a / b);
-  console.log(`${pad('served/peer', 13)}${KEYS.map((k) => pad(ratio(served.metrics[k], peer.metrics[k]).toFixed(4), 11)).join('')}`);
-  console.log(`${pad('served/leg', 13)}${KEYS.map((k) => pad(ratio(served.metrics[k], leg.metrics[k]).toFixed(4), 11)).join('')}`);
+  console.log(`${pad('served/peer', 15)}${KEYS.map((k) => pad(ratio(served.metrics[k], peer.metrics[k]).toFixed(4), 11)).join('')}`);
+  console.log(`${pad('served/leg', 15)}${KEYS.map((k) => pad(ratio(served.metrics[k], leg.metrics[k]).toFixed(4), 11)).join('')}`);
 
   // Paired randomization tests (10,000 sign flips, seed fixed): is the difference more than noise?
   const tests: Record<string, Comparison> = {};
