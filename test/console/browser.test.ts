@@ -305,7 +305,9 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     await page.locator('#rt-key').selectOption({ label: 'sales (sales)' });
     await page.keyboard.press('Enter');
     await page.locator('#rt-results table').waitFor();
-    expect(await page.locator('#rt-results thead').textContent()).toMatch(/Dense.*BM25.*RRF.*Fused/);
+    expect(await page.locator('#rt-results thead').textContent()).toMatch(/Dense.*BM25.*Fusion.*Fused/);
+    // The fusion column names the fusion that ran (the configured default: convex).
+    expect(await page.locator('#rt-results tbody').textContent()).toMatch(/convex/);
     expect(await page.locator('#rt-results').textContent()).toMatch(/As key: sales/);
     await shot(page, '16-admin-retrieval');
 
