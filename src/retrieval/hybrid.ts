@@ -18,9 +18,10 @@ import type { Reranker } from '../rerank/types.ts';
 import type { RankingInfo, RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
 
 // Hybrid retriever: BM25 (src/bm25 engine, FTS5 fallback) and dense (HNSW) legs, each filtered inside its own search,
-// fused (weighted RRF, or a convex combination of normalised scores: retrieval.fusion), hydrated from SQLite, then ordered in stages (fusion.ts: recency for
-// time-sensitive questions, the optional cross-encoder reranker, exact title/phrase matches first,
-// per-document cap, MMR over near-duplicates), each hit's breakdown saying which stage moved it.
+// fused (retrieval.fusion: a convex combination of normalised scores, or weighted RRF), hydrated
+// from SQLite, then ordered in stages (fusion.ts: recency for time-sensitive questions, the
+// optional cross-encoder reranker, exact title/phrase matches first, per-document cap, MMR over
+// near-duplicates), each hit's breakdown saying which stage moved it.
 
 export class RetrievalRequestError extends Error {
   constructor(message: string) {
