@@ -6,6 +6,7 @@
 //   KB_EMBEDDING__QUERY_PREFIX= KB_EMBEDDING__PASSAGE_PREFIX= KB_EMBEDDING__ALLOW_REMOTE=false \
 //     nice -n 5 node --import tsx bench/fusion.ts --dataset ../shared/eval/squad-v1.1-dev \
 //       [--cache-dir data/bench-cache] [--limit N] [--dump-only]
+//       [--alphas 0,0.1,…,1] [--dense-weights 0.05,…,1.5] [--rrf-k 60,10]   (the grid of phase 2)
 //
 // Phase 1 (once per dataset and model): the SERVED retriever (createServedRetriever, mode hybrid,
 // explainLegs) answers every query and its two legs' candidate lists — chunk ids and raw scores,
@@ -79,7 +80,7 @@ async function dumpLegs(ds: BeirDataset, file: string, vectorFile: string): Prom
 async function main(): Promise<void> {
   const f = parseFlags(process.argv.slice(2));
   const dataset = f.get('dataset');
-  if (!dataset) throw new Error('usage: node --import tsx bench/fusion.ts --dataset DIR [--cache-dir DIR] [--limit N] [--dump-only]');
+  if (!dataset) throw new Error('usage: node --import tsx bench/fusion.ts --dataset DIR [--cache-dir DIR] [--limit N] [--dump-only] [--alphas LIST] [--dense-weights LIST] [--rrf-k LIST]');
   const limit = f.has('limit') ? Number(f.get('limit')) : undefined;
   const ds = loadBeir(dataset, { limit });
   const config = loadConfig();
