@@ -136,6 +136,19 @@ describe('rerank', () => {
   const base = { topK: 10, recency, timeSensitive: true, mmr: { enabled: false, lambda: 0.7, minSimilarity: 0.5 }, maxChunksPerDoc: 0, nowMs: NOW };
   const mmr = (lambda: number, minSimilarity = 0.5) => ({ enabled: true, lambda, minSimilarity });
 
+  it('starts from the convex order, reports the fusion and its parts, and recency multiplies the fused score', () => {
+    const fused = convexFuse({ dense: hits([1, 0.8], [2, 0.6]), bm25: hits([2, 10], [3, 9]) }, 0.5);
+    const cands = [...fused].map(([chunkId, f]) => ({ ...cand(chunkId, 0), fused: f, kind: 'news' as const, publishedMs: NOW - (chunkId === 3 ? 1 : 720) * DAY }));
+    const plain = rerank(cands, { ...base, timeSensitive: false });
+    expect(plain.map((c) => c.chunkId)).toEqual([2, 1, 3]);
+    expect(plain[0].score).toMatchObject({ rrf: fused.get(2)!.score, fusion: { method: 'convex', dense: fused.get(2)!.parts.dense, bm25: 0.5 }, rrfRank: 1, moves: [] });
+    // Time-sensitive: the fresh chunk 3 (0.45) passes chunk 1 (0.5 × 0.71875 at 720 days) but not chunk 2 (0.94 × 0.71875).
+    const timely = rerank(cands, base);
+    expect(timely.map((c) => c.chunkId)).toEqual([2, 3, 1]);
+    expect(timely[1].score.fused).toBeCloseTo(0.45 * timely[1].score.recency, 12);
+    expect(timely[1].score.moves).toEqual([{ stage: 'recency', from: 3, to: 2 }]);
+  });
+
   it('boosts newer news among equal matches and reports the breakdown', () => {
     const old = cand(1, 0.02, { kind: 'news', publishedMs: NOW - 720 * DAY });
     const fresh = cand(2, 0.02, { kind: 'news', publishedMs: NOW - 5 * DAY });
