@@ -7,6 +7,7 @@
 //     nice -n 5 node --import tsx bench/fusion.ts --dataset ../shared/eval/squad-v1.1-dev \
 //       [--cache-dir data/bench-cache] [--limit N] [--dump-only]
 //       [--alphas 0,0.1,…,1] [--dense-weights 0.05,…,1.5] [--rrf-k 60,10]   (the grid of phase 2)
+//       [--fit-alphas 0.3,0.5,0.7]   (then kb eval fit's fitRetrieval on the served path, cached vectors)
 //
 // Phase 1 (once per dataset and model): the SERVED retriever (createServedRetriever, mode hybrid,
 // explainLegs) answers every query and its two legs' candidate lists — chunk ids and raw scores,
@@ -25,6 +26,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config/index.ts';
 import { createEmbedder } from '../src/embeddings/factory.ts';
 import { loadBeir, type BeirDataset } from '../src/eval/beir.ts';
+import { fitRetrieval, fitTable } from '../src/eval/fit.ts';
 import { buildDenseIndex, ingestPassages, openEvalStore } from '../src/eval/store.ts';
 import { createServedRetriever } from '../src/retrieval/open.ts';
 import { parseFlags } from './fixtures/flags.ts';
@@ -94,6 +96,16 @@ async function main(): Promise<void> {
   if (f.has('dump-only')) return;
   const { evaluateFusion } = await import('./fusion-eval.ts');
   evaluateFusion(ds, legsFile, f);
+  // --fit-alphas LIST: `kb eval fit --fusion convex`'s own code (fitRetrieval: the served
+  // retriever per alpha, 2-fold CV) on the same set, with the cached vectors (kb eval fit itself
+  // would embed the whole set again).
+  const fitAlphas = f.get('fit-alphas');
+  if (fitAlphas) {
+    const t = performance.now();
+    const embedder = fileCachedEmbedder(createEmbedder(config), `${base}.vectors.jsonl`);
+    const r = await fitRetrieval({ dataset, limit, config, mode: 'hybrid', fusion: 'convex', denseWeights: [], alphas: fitAlphas.split(',').map(Number), heads: [], embedder, reranker: null });
+    console.log(`\nkb eval fit --fusion convex (fitRetrieval), ${((performance.now() - t) / 1000).toFixed(0)} s, vector cache ${embedder.stats.hits} hits / ${embedder.stats.misses} embedded:\n${fitTable(r)}`);
+  }
 }
 
 main().catch((err: unknown) => {
