@@ -4,11 +4,17 @@
 // randomization tests (src/eval/compare.ts) of served vs peer and served vs leg.
 //
 //   node --import tsx bench/beir.ts --dataset ../shared/eval/cmrc2018 [--limit N] [--traditional 500]
-//        [--mode bm25|hybrid|dense] [--zh-stopwords FILE] [--per-query-dir DIR]
+//        [--mode bm25|hybrid|dense] [--zh-stopwords FILE] [--per-query-dir DIR] [--vector-cache FILE]
 //
 // Rows:
-//   leg      analyze(query) → the BM25 engine leg (configured k1/b), top 10: the BM25 leg alone
-//   served   createServedRetriever(config) in --mode (default bm25): RRF, recency (time-sensitive
+//   leg      ftsQuery(query) → searchBm25(db, expr, 10): the BM25 leg alone, through SQLite FTS5
+//            (exhaustive; k1 1.2 / b 0.75, FTS5's fixed values)
+//   engine   the same leg through the BM25 engine (src/bm25: a block-max index file built from the
+//            store with the configured k1/b, as the ingest job builds it; Bm25Leg.search over the
+//            analysed query terms): what production serves. At 1.2 / 0.75 its figures must equal
+//            the FTS5 row's (same scores, same ties).
+//   served   createServedRetriever(config) in --mode (default bm25), with the engine as its BM25 leg
+//            like openRetriever: fusion (retrieval.fusion), recency (time-sensitive
 //            questions), reranker (if configured), exact matches, per-document cap, MMR — exactly
 //            what `kb eval retrieval` and /v1/retrieve run with config/default.yaml (+ local/env)
 //   peer     wink-bm25-text-search BM25F, k1 1.2, b 0.75, each passage ONE field `title + "\n" + text`.
@@ -27,6 +33,8 @@ import path from 'node:path';
 import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict.js';
 import OpenCC from 'opencc-js';
+import { searchBm25 } from '../src/bm25/index.ts';
+import { bm25ParamsOf, describeBm25Params, sameBm25Params, FTS5_BM25 } from '../src/bm25/scoring.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createEmbedder } from '../src/embeddings/factory.ts';
 import type { Embedder } from '../src/embeddings/types.ts';
@@ -36,9 +44,10 @@ import { summarize, type MetricSummary } from '../src/eval/metrics.ts';
 import { perQueryRecord, type PerQueryRecord } from '../src/eval/retrieval.ts';
 import { buildBm25Leg, buildDenseIndex, ingestPassages, openEvalStore } from '../src/eval/store.ts';
 import { createServedRetriever, describeServedRetriever } from '../src/retrieval/open.ts';
-import { analyze } from '../src/text/analyzer.ts';
+import { analyze, ftsQuery } from '../src/text/analyzer.ts';
 import type { DenseIndexReader } from '../src/vector/reader.ts';
 import { parseFlags } from './fixtures/flags.ts';
+import { fileCachedEmbedder } from './fixtures/vector-cache.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -112,20 +121,45 @@ async function main(): Promise<void> {
   const store = openEvalStore();
   let t = performance.now();
   const chunkOf = ingestPassages(store.db, ds.corpus, { titlePrefix: config.chunking.title_prefix });
-  // The BM25 engine with the configured k1/b (FTS5 only equals it at 1.2 / 0.75), as served.
-  const bm25 = buildBm25Leg(store.db, store.dir, config);
   const oursBuild = (performance.now() - t) / 1000;
   const passageOf = new Map<number, string>();
   for (const [pid, cid] of chunkOf) passageOf.set(cid, pid);
-  const ourLeg = (q: string) => bm25.search([...new Set(analyze(q))], K).map((h) => passageOf.get(h.chunkId)!);
+  // The exhaustive reference: FTS5's bm25() over the same analysed terms.
+  const ourLeg = (q: string) => {
+    const expr = ftsQuery(q);
+    return expr ? searchBm25(store.db, expr, K).map((h) => passageOf.get(h.chunkId)!) : [];
+  };
   ourLeg(ds.queries[0].text); // warm-up: jieba dictionary + statement cache, outside the timing
   const leg = await runQueries('leg', oursBuild, ds.queries, ds, ourLeg);
+
+  // The same leg through the BM25 engine file with the configured k1/b (what production serves;
+  // FTS5 is its fallback).
+  t = performance.now();
+  const bm25 = buildBm25Leg(store.db, store.dir, config);
+  const engineBuild = (performance.now() - t) / 1000;
+  const engineRow = await runQueries('engine', oursBuild + engineBuild, ds.queries, ds, (q) =>
+    bm25.search([...new Set(analyze(q))], K).map((h) => passageOf.get(h.chunkId)!),
+  );
+  const engineDiffers = ds.queries.filter((q) => {
+    const a = leg.perQuery.get(q.id)!;
+    const b = engineRow.perQuery.get(q.id)!;
+    return JSON.stringify(a.top) !== JSON.stringify(b.top);
+  }).length;
+  const params = bm25ParamsOf(config.retrieval.bm25);
+  console.log(
+    `BM25 engine: version ${bm25.status().version}, ${bm25.status().docs} chunks, ${describeBm25Params(params)}, built in ${engineBuild.toFixed(2)} s; ` +
+      `top-10 lists differing from FTS5: ${engineDiffers} of ${ds.queries.length}${sameBm25Params(params, FTS5_BM25) ? '' : ' (FTS5 scores with k1 1.2 / b 0.75: differences expected)'}`,
+  );
 
   let embedder: Embedder | null = null;
   let reader: DenseIndexReader | null = null;
   let denseBuild = 0;
   if (mode !== 'bm25') {
     embedder = createEmbedder(config);
+    // --vector-cache: vectors the same model produced in an earlier run (bench/fusion.ts), so the
+    // served-path check does not embed the set again (bench/fixtures/vector-cache.ts).
+    const cacheFile = f.get('vector-cache');
+    if (cacheFile) embedder = fileCachedEmbedder(embedder, cacheFile);
     await embedder.load();
     t = performance.now();
     reader = (await buildDenseIndex(store.db, store.dir, embedder, config)).reader;
@@ -136,7 +170,7 @@ async function main(): Promise<void> {
   await reranker?.load();
   console.log(describeServedRetriever(config, reranker));
   const servedIn = (m: typeof mode) =>
-    runQueries(`served ${m}`, oursBuild + denseBuild, ds.queries, ds, async (q) => {
+    runQueries(`served ${m}`, oursBuild + engineBuild + denseBuild, ds.queries, ds, async (q) => {
       const res = await retriever.retrieve({ query: q, topK: K, groups: null, mode: m });
       if (res.degraded.length) throw new Error(`served retriever degraded: ${res.degraded.join('; ')}`);
       return res.hits.map((h) => h.externalId);
@@ -165,13 +199,13 @@ async function main(): Promise<void> {
   const peerBuild = (performance.now() - t) / 1000;
   const peer = await runQueries('peer', peerBuild, ds.queries, ds, (q) => engine.search(q, K).map(([id]) => id));
 
-  const rows = [leg, ...legRows, served, peer];
+  const rows = [leg, engineRow, ...legRows, served, peer];
   const pad = (s: string, n: number) => s.padEnd(n);
-  console.log(`\n${pad('row', 13)}${KEYS.map((k) => pad(k, 11)).join('')}${pad('build s', 9)}ms/query`);
-  for (const r of rows) console.log(`${pad(r.name, 13)}${KEYS.map((k) => pad(r.metrics[k].toFixed(4), 11)).join('')}${pad(r.buildS.toFixed(2), 9)}${r.queryMs.toFixed(3)}`);
+  console.log(`\n${pad('row', 15)}${KEYS.map((k) => pad(k, 11)).join('')}${pad('build s', 9)}ms/query`);
+  for (const r of rows) console.log(`${pad(r.name, 15)}${KEYS.map((k) => pad(r.metrics[k].toFixed(4), 11)).join('')}${pad(r.buildS.toFixed(2), 9)}${r.queryMs.toFixed(3)}`);
   const ratio = (a: number, b: number) => (b === 0 ? NaN : a / b);
-  console.log(`${pad('served/peer', 13)}${KEYS.map((k) => pad(ratio(served.metrics[k], peer.metrics[k]).toFixed(4), 11)).join('')}`);
-  console.log(`${pad('served/leg', 13)}${KEYS.map((k) => pad(ratio(served.metrics[k], leg.metrics[k]).toFixed(4), 11)).join('')}`);
+  console.log(`${pad('served/peer', 15)}${KEYS.map((k) => pad(ratio(served.metrics[k], peer.metrics[k]).toFixed(4), 11)).join('')}`);
+  console.log(`${pad('served/leg', 15)}${KEYS.map((k) => pad(ratio(served.metrics[k], leg.metrics[k]).toFixed(4), 11)).join('')}`);
 
   // Paired randomization tests (10,000 sign flips, seed fixed): is the difference more than noise?
   const tests: Record<string, Comparison> = {};
@@ -186,10 +220,16 @@ async function main(): Promise<void> {
     }
   }
   for (const l of legRows) {
-    const c = comparePerQuery(l.perQuery, served.perQuery, { metric: 'ndcg@10', permutations: 10_000 });
-    tests[`${served.name} vs ${l.name} ndcg@10`] = c;
-    console.log(`  ${served.name} − ${l.name}  ndcg@10   ${c.diff >= 0 ? '+' : ''}${c.diff.toFixed(4)} [${c.ci95[0].toFixed(4)}, ${c.ci95[1].toFixed(4)}]  p ${c.p.toFixed(4)}`);
+    for (const metric of ['recall@1', 'ndcg@10'] as CompareMetric[]) {
+      const c = comparePerQuery(l.perQuery, served.perQuery, { metric, permutations: 10_000 });
+      tests[`${served.name} vs ${l.name} ${metric}`] = c;
+      console.log(
+        `  ${served.name} − ${l.name}  ${pad(metric, 9)} ${c.diff >= 0 ? '+' : ''}${c.diff.toFixed(4)} [${c.ci95[0].toFixed(4)}, ${c.ci95[1].toFixed(4)}]  p ${c.p.toFixed(4)}  (${c.better} better, ${c.worse} worse)`,
+      );
+    }
   }
+  const hybridGeLegs = legRows.length > 0 && legRows.every((l) => served.metrics['recall@1'] >= l.metrics['recall@1'] && served.metrics['ndcg@10'] >= l.metrics['ndcg@10']);
+  if (legRows.length > 0) console.log(`${served.name} ≥ each leg (served bm25, served dense) on recall@1 and nDCG@10: ${hybridGeLegs ? 'yes' : 'NO'}`);
   const verdict = served.metrics['recall@1'] >= peer.metrics['recall@1'] && served.metrics['ndcg@10'] >= peer.metrics['ndcg@10'];
   const legVerdict = served.metrics['recall@1'] >= leg.metrics['recall@1'] && served.metrics['ndcg@10'] >= leg.metrics['ndcg@10'];
   console.log(`goal (served ≥ peer on recall@1 and nDCG@10): ${verdict ? 'met' : 'NOT met'}; served ≥ BM25 leg: ${legVerdict ? 'yes' : 'NO'}`);
@@ -233,12 +273,16 @@ async function main(): Promise<void> {
       mode,
       queries: ds.queries.length,
       leg: pick(leg),
+      engine: pick(engineRow),
+      engine_differing_top10: engineDiffers,
+      ...Object.fromEntries(legRows.map((l) => [l.name.replace(/\s+/g, '_'), pick(l)])),
       served: pick(served),
       peer: pick(peer),
       peer_stopwords: stopFile ? zhStop.size : 0,
       tests: Object.fromEntries(Object.entries(tests).map(([k, c]) => [k, { diff: c.diff, ci95: c.ci95, p: c.p, better: c.better, worse: c.worse }])),
       goal_met: verdict,
       served_ge_leg: legVerdict,
+      ...(legRows.length > 0 ? { hybrid_ge_each_leg: hybridGeLegs } : {}),
       traditional,
     }),
   );

@@ -54,18 +54,22 @@ export function register(program: Command): void {
     });
   evalCmd
     .command('fit')
-    .description('fit the fusion weights (and the reranker head size) on a judged BEIR-layout set, with 2-fold cross-validation')
+    .description('fit the fusion weight (convex: alpha; rrf: dense weight) and the reranker head size on a judged BEIR-layout set, with 2-fold cross-validation')
     .requiredOption('--dataset <dir>', 'BEIR-layout dataset folder (your own judged questions)')
     .addOption(new Option('--mode <mode>', 'legs to run (weights need hybrid)').choices(['bm25', 'hybrid']).default('hybrid'))
-    .option('--dense-weights <list>', 'dense-leg weights to try (bm25 stays 1)', numberList, [0, 0.25, 0.5, 1, 2])
+    .addOption(new Option('--fusion <method>', 'fusion whose weight is fitted (default: retrieval.fusion); the configured setting is always measured too').choices(['rrf', 'convex']))
+    .option('--dense-weights <list>', 'rrf: dense-leg weights to try (bm25 stays 1)', numberList, [0, 0.25, 0.5, 1, 2])
+    .option('--alphas <list>', 'convex: dense weights alpha in [0, 1] to try (bm25 gets 1 − alpha)', numberList, [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
     .option('--heads <list>', 'reranker head sizes to try (with rerank.provider set)', numberList, [10, 20, 40])
     .option('--limit <n>', 'use only the first N judged queries', positiveInt)
     .option('--json', 'print the result as one JSON object')
-    .action(async (opts: { dataset: string; mode: EvalMode; denseWeights: number[]; heads: number[]; limit?: number; json?: boolean }) => {
+    .action(async (opts: { dataset: string; mode: EvalMode; fusion?: 'rrf' | 'convex'; denseWeights: number[]; alphas: number[]; heads: number[]; limit?: number; json?: boolean }) => {
       const result = await fitRetrieval({
         dataset: opts.dataset,
         mode: opts.mode,
+        fusion: opts.fusion,
         denseWeights: opts.denseWeights,
+        alphas: opts.alphas,
         heads: opts.heads,
         limit: opts.limit,
         config: loadConfig(),

@@ -42,14 +42,14 @@ export function register(program: Command): void {
           const leg = (l: { rank: number; score: number } | null) => (l ? `#${l.rank} ${l.score.toFixed(3)}` : '—');
           // Why this hit is at this position when the fused scores alone would order it elsewhere.
           const why = [
-            s.rrfRank !== undefined ? `rrf #${s.rrfRank}` : '',
+            s.rrfRank !== undefined ? `${s.fusion?.method ?? 'rrf'} #${s.rrfRank}` : '',
             s.exact ? `exact ${s.exact}` : '',
             typeof s.rerank === 'number' ? `rerank ${s.rerank.toFixed(3)}` : '',
             ...(s.moves ?? []).map((m) => `${m.stage} ${m.from}→${m.to}`),
           ].filter(Boolean);
           process.stdout.write(
             `${i + 1}. ${h.title || '(untitled)'}  [${h.kind} · ${h.source}/${h.externalId}${h.publishedAt ? ` · ${h.publishedAt.slice(0, 10)}` : ''}]\n` +
-              `   fused ${s.fused.toFixed(4)} = rrf ${s.rrf.toFixed(4)} × recency ${s.recency.toFixed(2)} · dense ${leg(s.dense)} · bm25 ${leg(s.bm25)}\n` +
+              `   fused ${s.fused.toFixed(4)} = ${s.fusion?.method ?? 'rrf'} ${s.rrf.toFixed(4)}${s.fusion ? ` (dense ${s.fusion.dense.toFixed(4)} + bm25 ${s.fusion.bm25.toFixed(4)})` : ''} × recency ${s.recency.toFixed(2)} · dense ${leg(s.dense)} · bm25 ${leg(s.bm25)}\n` +
               (why.length ? `   order: ${why.join(' · ')}\n` : '') +
               `   ${h.text.replace(/\s+/g, ' ').slice(0, 160)}\n`,
           );

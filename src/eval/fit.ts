@@ -3,6 +3,8 @@ import type { Config } from '../config/index.ts';
 import { RERANK_OFF } from '../config/sections/rerank.ts';
 import { createEmbedder } from '../embeddings/factory.ts';
 import type { Embedder } from '../embeddings/types.ts';
+import type { FusionMethod } from '../retrieval/fusion.ts';
+import { FUSION_DEFAULTS } from '../retrieval/hybrid.ts';
 import { createServedRetriever } from '../retrieval/open.ts';
 import type { Reranker } from '../rerank/types.ts';
 import { createReranker } from '../rerank/factory.ts';
@@ -19,7 +21,12 @@ import { buildBm25Leg, buildDenseIndex, ingestPassages, openEvalStore } from './
 // chosen on all queries, stated together with both held-out results.
 
 export interface FitSetting {
+  /** The fusion of the two legs (retrieval.fusion). */
+  fusion: FusionMethod;
+  /** RRF weights (retrieval.weights; what rrf fusion uses). */
   weights: { dense: number; bm25: number };
+  /** Convex fusion's dense weight (retrieval.convex.alpha; null with rrf fusion). */
+  alpha: number | null;
   /** Reranker head size (null: no reranker configured). */
   head: number | null;
 }
@@ -28,8 +35,12 @@ export interface FitOptions {
   dataset: string;
   config: Config;
   mode: EvalMode;
-  /** Dense-leg weights to try (the BM25 weight stays 1: RRF depends only on the ratio). */
+  /** Fusion whose weight is fitted (default: the configured retrieval.fusion). */
+  fusion?: FusionMethod;
+  /** RRF: dense-leg weights to try (the BM25 weight stays 1: RRF depends only on the ratio). */
   denseWeights: number[];
+  /** Convex fusion: alphas (dense weight; BM25 gets 1 − alpha) to try. */
+  alphas?: number[];
   /** Reranker head sizes to try (only with a configured reranker). */
   heads: number[];
   limit?: number;
@@ -56,8 +67,10 @@ export interface FitResult {
   configured: FitSetting;
 }
 
-const half = (id: string): 0 | 1 => (createHash('md5').update(id).digest()[0] & 1) as 0 | 1;
-const key = (s: FitSetting) => `${s.weights.dense}/${s.weights.bm25}/${s.head}`;
+/** The CV half of a query: the low bit of md5(query id) (also bench/fusion.ts's split). */
+export const foldOf = (id: string): 0 | 1 => (createHash('md5').update(id).digest()[0] & 1) as 0 | 1;
+const half = foldOf;
+const key = (s: FitSetting) => `${s.fusion}/${s.fusion === 'convex' ? s.alpha : `${s.weights.dense}/${s.weights.bm25}`}/${s.head}`;
 
 /** Query vectors shared across the candidate retrievers: each setting must not re-embed every query. */
 function memoEmbedder(e: Embedder): Embedder {
@@ -89,9 +102,16 @@ export async function fitRetrieval(opts: FitOptions): Promise<FitResult> {
   if (opts.mode !== 'hybrid' && !reranker) {
     throw new EvalError(`nothing to fit: fusion weights need --mode hybrid (both legs) and head sizes need a configured reranker (rerank.provider)`);
   }
-  const denseWeights = opts.mode === 'hybrid' ? [...new Set(opts.denseWeights)] : [opts.config.retrieval.weights.dense];
+  const cfg = opts.config.retrieval;
+  const configuredFusion = cfg.fusion ?? FUSION_DEFAULTS.method;
+  const configuredAlpha = cfg.convex?.alpha ?? FUSION_DEFAULTS.alpha;
+  const fusion = opts.fusion ?? configuredFusion;
+  if (fusion !== 'rrf' && fusion !== 'convex') throw new EvalError(`fusion must be rrf or convex, got ${String(fusion)}`);
+  const denseWeights = opts.mode === 'hybrid' && fusion === 'rrf' ? [...new Set(opts.denseWeights)] : [cfg.weights.dense];
+  const alphas = opts.mode === 'hybrid' && fusion === 'convex' ? [...new Set(opts.alphas ?? [])] : [configuredAlpha];
   const heads = reranker ? [...new Set(opts.heads)] : [null];
   if (denseWeights.some((w) => !(w >= 0)) || heads.some((h) => h !== null && !(Number.isInteger(h) && h > 0))) throw new EvalError('weights must be ≥ 0 and head sizes positive integers');
+  if (alphas.length === 0 || alphas.some((a) => !(a >= 0 && a <= 1))) throw new EvalError('convex fusion needs alphas in [0, 1] to try (--alphas)');
 
   let embedder: Embedder | null = null;
   if (opts.mode !== 'bm25') {
@@ -116,14 +136,24 @@ export async function fitRetrieval(opts: FitOptions): Promise<FitResult> {
     ingestPassages(store.db, ds.corpus, { titlePrefix: opts.config.chunking.title_prefix });
     if (embedder) reader = (await buildDenseIndex(store.db, store.dir, embedder, opts.config)).reader;
     const bm25 = buildBm25Leg(store.db, store.dir, opts.config);
-    const configured: FitSetting = { weights: { ...opts.config.retrieval.weights }, head: reranker ? rr.head : null };
+    const configured: FitSetting = {
+      fusion: configuredFusion,
+      weights: { ...cfg.weights },
+      alpha: configuredFusion === 'convex' ? configuredAlpha : null,
+      head: reranker ? rr.head : null,
+    };
     const settings: FitSetting[] = [];
-    for (const dense of denseWeights) for (const head of heads) settings.push({ weights: { dense, bm25: opts.mode === 'hybrid' ? 1 : opts.config.retrieval.weights.bm25 }, head });
+    for (const head of heads) {
+      if (fusion === 'convex') for (const alpha of alphas) settings.push({ fusion, weights: { ...cfg.weights }, alpha, head });
+      else for (const dense of denseWeights) settings.push({ fusion, weights: { dense, bm25: opts.mode === 'hybrid' ? 1 : cfg.weights.bm25 }, alpha: null, head });
+    }
+    // The configured setting is always measured: "no change" must be one of the candidates.
     if (!settings.some((s) => key(s) === key(configured))) settings.push(configured);
 
     const runs = new Map<string, PerQueryRecord[]>();
     for (const s of settings) {
-      const config = { ...opts.config, retrieval: { ...opts.config.retrieval, weights: s.weights }, rerank: { ...rr, head: s.head ?? rr.head } };
+      const retrieval = { ...cfg, fusion: s.fusion, weights: s.weights, convex: { alpha: s.alpha ?? configuredAlpha } };
+      const config = { ...opts.config, retrieval, rerank: { ...rr, head: s.head ?? rr.head } };
       const { retriever } = createServedRetriever(config, { db: store.db, dense: reader, embedder, reranker, bm25 });
       const recs: PerQueryRecord[] = [];
       for (const q of ds.queries) {
@@ -132,7 +162,7 @@ export async function fitRetrieval(opts: FitOptions): Promise<FitResult> {
         recs.push(perQueryRecord(q, { ranked: res.hits.map((h) => h.externalId), rel: ds.qrels.get(q.id) as Map<string, number> }, undefined, new Map()));
       }
       runs.set(key(s), recs);
-      say(`weights dense ${s.weights.dense} / bm25 ${s.weights.bm25}${s.head !== null ? `, head ${s.head}` : ''}: done`);
+      say(`${settingName(s)}: done`);
     }
     const mean = (recs: PerQueryRecord[], h: 0 | 1 | null) => {
       const xs = recs.filter((r) => h === null || half(r.id) === h);
@@ -168,12 +198,17 @@ export async function fitRetrieval(opts: FitOptions): Promise<FitResult> {
   }
 }
 
+function settingName(s: FitSetting): string {
+  const fusion = s.fusion === 'convex' ? `convex alpha ${s.alpha}` : `rrf dense ${s.weights.dense} / bm25 ${s.weights.bm25}`;
+  return `${fusion}${s.head !== null ? `, head ${s.head}` : ''}`;
+}
+
 export function fitTable(r: FitResult): string {
   const f = (x: number) => x.toFixed(4);
-  const name = (s: FitSetting) => `dense ${s.weights.dense} / bm25 ${s.weights.bm25}${s.head !== null ? `, head ${s.head}` : ''}`;
+  const name = settingName;
   const lines = [`${r.dataset}: ${r.queries} queries, ${r.rows.length} settings (nDCG@10 / recall@1 on half 0 | half 1 | all)`];
   for (const row of r.rows) {
-    lines.push(`  ${name(row.setting).padEnd(30)} ${f(row.halves[0].ndcg)} / ${f(row.halves[0].r1)} | ${f(row.halves[1].ndcg)} / ${f(row.halves[1].r1)} | ${f(row.all.ndcg)} / ${f(row.all.r1)}`);
+    lines.push(`  ${name(row.setting).padEnd(34)} ${f(row.halves[0].ndcg)} / ${f(row.halves[0].r1)} | ${f(row.halves[1].ndcg)} / ${f(row.halves[1].r1)} | ${f(row.all.ndcg)} / ${f(row.all.r1)}`);
   }
   for (const fold of r.folds) {
     lines.push(
@@ -184,7 +219,12 @@ export function fitTable(r: FitResult): string {
   const same = r.folds.every((x) => key(x.chosen) === key(r.recommended));
   lines.push(`recommended (chosen on all queries): ${name(r.recommended)}${same ? '' : ' — the two halves chose differently: the difference is within noise; prefer the configured setting unless both held-out halves improve'}`);
   const s = r.recommended;
-  lines.push('config/local.yaml:', `retrieval:\n  weights:\n    dense: ${s.weights.dense}\n    bm25: ${s.weights.bm25}`);
+  lines.push(
+    'config/local.yaml:',
+    s.fusion === 'convex'
+      ? `retrieval:\n  fusion: convex\n  convex:\n    alpha: ${s.alpha}`
+      : `retrieval:\n  fusion: rrf\n  weights:\n    dense: ${s.weights.dense}\n    bm25: ${s.weights.bm25}`,
+  );
   if (s.head !== null) lines.push(`rerank:\n  head: ${s.head}`);
   return lines.join('\n');
 }

@@ -2,8 +2,9 @@ import type { DocumentKind } from '../config/index.ts';
 import type { ExactMatch } from './exact-match.ts';
 import type { LegScore, ScoreBreakdown, ScoreMove } from './types.ts';
 
-// Pure ranking math: weighted reciprocal-rank fusion, recency preference (time-sensitive questions),
-// reranker order, exact matches first, the per-document cap and MMR over near-duplicates.
+// Pure ranking math: fusion of the two legs (weighted reciprocal-rank fusion, or a convex
+// combination of normalised scores), recency preference (time-sensitive questions), reranker
+// order, exact matches first, the per-document cap and MMR over near-duplicates.
 // No I/O here, so every rule is unit-testable with hand-made lists.
 
 /** One leg's result in rank order (best first). */
@@ -12,38 +13,119 @@ export interface LegHit {
   score: number;
 }
 
+export type FusionMethod = 'rrf' | 'convex';
+
 export interface FusedScore {
   dense: LegScore | null;
   bm25: LegScore | null;
-  rrf: number;
+  /** Which fusion produced `score`. */
+  method: FusionMethod;
+  /** The fused score, = parts.dense + parts.bm25. */
+  score: number;
+  /**
+   * Each leg's term of `score`: rrf weight / (k + rank); convex α × normalised cosine and
+   * (1 − α) × normalised BM25. 0 for a leg that did not return the chunk.
+   */
+  parts: { dense: number; bm25: number };
 }
+
+type Legs = { dense: readonly LegHit[] | null; bm25: readonly LegHit[] | null };
+
+/** Each chunk once per leg, at its best rank (1-based). */
+function eachOnce(hits: readonly LegHit[], visit: (h: LegHit, rank: number) => void): void {
+  const seen = new Set<number>();
+  let rank = 0;
+  for (const h of hits) {
+    if (seen.has(h.chunkId)) continue;
+    seen.add(h.chunkId);
+    visit(h, ++rank);
+  }
+}
+
+const entryOf = (out: Map<number, FusedScore>, chunkId: number, method: FusionMethod): FusedScore => {
+  let e = out.get(chunkId);
+  if (!e) out.set(chunkId, (e = { dense: null, bm25: null, method, score: 0, parts: { dense: 0, bm25: 0 } }));
+  return e;
+};
 
 /**
  * Weighted RRF: rrf(c) = Σ_leg weight_leg / (k + rank_leg(c)). Ranks, not raw scores, are fused
  * because cosine similarities and BM25 scores live on unrelated scales.
  */
-export function rrfFuse(
-  legs: { dense: readonly LegHit[] | null; bm25: readonly LegHit[] | null },
-  weights: { dense: number; bm25: number },
-  k: number,
-): Map<number, FusedScore> {
+export function rrfFuse(legs: Legs, weights: { dense: number; bm25: number }, k: number): Map<number, FusedScore> {
   const out = new Map<number, FusedScore>();
   for (const leg of ['dense', 'bm25'] as const) {
     const hits = legs[leg];
     if (!hits) continue;
-    const seen = new Set<number>();
-    let rank = 0;
-    for (const h of hits) {
-      if (seen.has(h.chunkId)) continue; // a leg counts each chunk once, at its best rank
-      seen.add(h.chunkId);
-      rank++;
-      const entry = out.get(h.chunkId) ?? { dense: null, bm25: null, rrf: 0 };
+    eachOnce(hits, (h, rank) => {
+      const entry = entryOf(out, h.chunkId, 'rrf');
       entry[leg] = { rank, score: h.score };
-      entry.rrf += weights[leg] / (k + rank);
-      out.set(h.chunkId, entry);
-    }
+      entry.parts[leg] = weights[leg] / (k + rank);
+      entry.score += entry.parts[leg];
+    });
   }
   return out;
+}
+
+/**
+ * The lowest score each leg can produce: the floor of the theoretical-min-max normalisation
+ * (Bruch et al. 2023, "An Analysis of Fusion Functions for Hybrid Retrieval"). BM25 scores are
+ * ≥ 0; a cosine similarity is ≥ −1.
+ */
+export const THEORETICAL_MIN = { dense: -1, bm25: 0 } as const;
+
+/**
+ * Convex combination of normalised scores: α · norm(cosine) + (1 − α) · norm(bm25), with
+ * norm(s) = (s − theoretical min) / (the leg's top score − theoretical min), clamped to [0, 1].
+ * Unlike rank fusion it keeps how far apart the scores are: a passage far ahead on BM25 stays
+ * ahead unless the dense leg disagrees strongly. A chunk missing from a leg gets that leg's
+ * normalised minimum (0). When only one leg ran (the other is null: bm25/dense mode, or a
+ * degraded leg) the fused score is that leg's normalised score alone, so the order is the leg's.
+ * A leg whose top score is its theoretical minimum carries no evidence: it contributes 0.
+ */
+export function convexFuse(legs: Legs, alpha: number): Map<number, FusedScore> {
+  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`convex fusion alpha must be in [0, 1], got ${alpha}`);
+  const weight = {
+    dense: legs.bm25 === null ? 1 : legs.dense === null ? 0 : alpha,
+    bm25: legs.dense === null ? 1 : legs.bm25 === null ? 0 : 1 - alpha,
+  };
+  const out = new Map<number, FusedScore>();
+  for (const leg of ['dense', 'bm25'] as const) {
+    const hits = legs[leg];
+    if (!hits) continue;
+    const min = THEORETICAL_MIN[leg];
+    let max = -Infinity;
+    for (const h of hits) if (h.score > max) max = h.score;
+    const span = max - min;
+    eachOnce(hits, (h, rank) => {
+      const entry = entryOf(out, h.chunkId, 'convex');
+      entry[leg] = { rank, score: h.score };
+      const norm = span > 0 && Number.isFinite(span) ? Math.min(1, Math.max(0, (h.score - min) / span)) : 0;
+      entry.parts[leg] = weight[leg] * norm;
+      entry.score += entry.parts[leg];
+    });
+  }
+  return out;
+}
+
+/** The configured fusion. */
+export function fuse(
+  legs: Legs,
+  opts: { method: FusionMethod; weights: { dense: number; bm25: number }; rrfK: number; alpha: number },
+): Map<number, FusedScore> {
+  return opts.method === 'convex' ? convexFuse(legs, opts.alpha) : rrfFuse(legs, opts.weights, opts.rrfK);
+}
+
+/**
+ * The fused order: score, then the chunk's best rank in any leg (equal convex scores, e.g. ties in
+ * a single leg, keep that leg's order), then chunk id, so the order never depends on input order.
+ */
+export function compareFused(a: { chunkId: number; fused: FusedScore }, b: { chunkId: number; fused: FusedScore }): number {
+  return b.fused.score - a.fused.score || bestRank(a.fused) - bestRank(b.fused) || a.chunkId - b.chunkId;
+}
+
+function bestRank(f: FusedScore): number {
+  return Math.min(f.dense?.rank ?? Infinity, f.bm25?.rank ?? Infinity);
 }
 
 export interface RecencyOptions {
@@ -207,7 +289,7 @@ type Stage = ScoreMove['stage'];
 /**
  * Orders the fused candidates in stages and picks topK, recording for every hit which stage moved
  * it and from where to where (1-based positions among the candidates):
- *   1. rrf      weighted RRF score (the starting order)
+ *   1. fusion   the fused score (weighted RRF or convex; the starting order)
  *   2. recency  × the recency multiplier, for time-sensitive questions only (or recency.apply: always)
  *   3. rerank   candidates with a reranker score first, by that score (the reranked head)
  *   4. exact    exact title matches first, then exact phrase matches (stable otherwise)
@@ -220,13 +302,14 @@ export function rerank(candidates: readonly Candidate[], opts: RerankOptions): R
   const applyRecency = opts.timeSensitive;
   const scored: RankedCandidate[] = candidates.map((c) => {
     const recency = applyRecency ? recencyMultiplier(c.kind, c.publishedMs, opts.nowMs, opts.recency) : 1;
-    const fused = c.fused.rrf * recency;
+    const fused = c.fused.score * recency;
     return {
       ...c,
       score: {
         dense: c.fused.dense,
         bm25: c.fused.bm25,
-        rrf: c.fused.rrf,
+        rrf: c.fused.score,
+        fusion: { method: c.fused.method, dense: c.fused.parts.dense, bm25: c.fused.parts.bm25 },
         recency,
         fused,
         rrfRank: 0,
@@ -236,8 +319,7 @@ export function rerank(candidates: readonly Candidate[], opts: RerankOptions): R
       },
     };
   });
-  // Ties broken by chunk id so the order never depends on input order.
-  const byRrf = [...scored].sort((a, b) => b.score.rrf - a.score.rrf || a.chunkId - b.chunkId);
+  const byRrf = [...scored].sort(compareFused);
   byRrf.forEach((c, i) => (c.score.rrfRank = i + 1));
   const byRecency = [...byRrf].sort((a, b) => b.score.fused - a.score.fused || a.score.rrfRank - b.score.rrfRank);
   const reranked = byRecency.filter((c) => c.score.rerank !== null).sort((a, b) => b.score.rerank! - a.score.rerank!);

@@ -267,6 +267,101 @@ describe('re-ranking through the retriever', () => {
   });
 });
 
+describe('fusion method (retrieval.fusion)', () => {
+  const docs: DocSpec[] = [
+    { id: 'exact', chunks: ['solar panel efficiency record set by lab'] },
+    { id: 'near', chunks: ['solar panel cleaning robots for efficiency'] },
+    { id: 'wind', chunks: ['wind turbine efficiency and maintenance'] },
+    { id: 'panel', chunks: ['panel discussion on energy policy'] },
+    { id: 'other', chunks: ['river fishing licence fees'] },
+  ];
+  async function setup() {
+    store = openTestStore();
+    addDocs(store, docs);
+    const embedder = new BagOfWordsEmbedder();
+    const dense = await indexAll(store, embedder);
+    const make = (fusion: 'rrf' | 'convex' | undefined, alpha?: number) =>
+      createHybridRetriever({
+        db: store!.db,
+        dense,
+        embedder,
+        // Exact-match and MMR off: these tests look at the fused order itself.
+        config: retrievalConfig({ fusion, convex: alpha === undefined ? undefined : { alpha }, mmr: { enabled: false, lambda: 0.7 }, exact_match: { enabled: false, min_phrase_chars: 8 } }),
+      });
+    return make;
+  }
+
+  it('convex: the breakdown names the fusion and each leg\'s normalised part, which add up to the fused score', async () => {
+    const make = await setup();
+    const res = await make('convex', 0.3).retrieve({ query: 'solar panel efficiency', topK: 5, groups: null });
+    expect(res.hits.length).toBeGreaterThan(2);
+    for (const h of res.hits) {
+      const f = h.score.fusion!;
+      expect(f.method).toBe('convex');
+      expect(h.score.rrf).toBeCloseTo(f.dense + f.bm25, 12);
+      expect(f.dense).toBeLessThanOrEqual(0.3 + 1e-12);
+      expect(f.bm25).toBeLessThanOrEqual(0.7 + 1e-12);
+      if (h.score.bm25 === null) expect(f.bm25).toBe(0);
+      if (h.score.dense === null) expect(f.dense).toBe(0);
+    }
+    expect(res.hits.map((h) => h.score.rrf)).toEqual([...res.hits.map((h) => h.score.rrf)].sort((a, b) => b - a));
+    // A hit at the top of both legs gets the full weight of each.
+    const top = res.hits[0].score;
+    if (top.dense?.rank === 1 && top.bm25?.rank === 1) expect(top.rrf).toBeCloseTo(1, 12);
+    expect(top.rrf).toBeLessThanOrEqual(1 + 1e-12);
+    // Without the keys: the documented default (convex, alpha 0.7).
+    const dflt = await make(undefined).retrieve({ query: 'solar panel efficiency', topK: 5, groups: null });
+    expect(dflt.hits[0].score.fusion).toMatchObject({ method: 'convex' });
+    expect(dflt.hits.every((h) => h.score.fusion!.dense <= 0.7 + 1e-12 && h.score.fusion!.bm25 <= 0.3 + 1e-12)).toBe(true);
+    // Rank fusion, and its breakdown.
+    const rrf = await make('rrf').retrieve({ query: 'solar panel efficiency', topK: 5, groups: null });
+    expect(rrf.hits[0].score.fusion).toMatchObject({ method: 'rrf' });
+    const r0 = rrf.hits[0].score;
+    expect(r0.rrf).toBeCloseTo(1 / (60 + (r0.dense?.rank ?? Infinity)) + 1 / (60 + (r0.bm25?.rank ?? Infinity)), 12);
+    expect(r0.fusion!.dense + r0.fusion!.bm25).toBeCloseTo(r0.rrf, 15);
+  });
+
+  it('alpha moves the hybrid order between the two legs\' orders', async () => {
+    const make = await setup();
+    const q = { query: 'solar panel efficiency', topK: 5, groups: null } as const;
+    const legOrder = async (mode: 'bm25' | 'dense') => ids((await make('convex', 0.5).retrieve({ ...q, mode })).hits);
+    expect(ids((await make('convex', 0).retrieve(q)).hits).slice(0, 4)).toEqual((await legOrder('bm25')).slice(0, 4));
+    expect(ids((await make('convex', 1).retrieve(q)).hits).slice(0, 4)).toEqual((await legOrder('dense')).slice(0, 4));
+  });
+
+  it('bm25-only and dense-only requests return the same hits under either fusion', async () => {
+    const make = await setup();
+    for (const mode of ['bm25', 'dense'] as const) {
+      for (const query of ['solar panel efficiency', 'panel', 'wind maintenance efficiency']) {
+        const a = await make('rrf').retrieve({ query, topK: 5, groups: null, mode });
+        const b = await make('convex', 0.9).retrieve({ query, topK: 5, groups: null, mode });
+        expect(ids(b.hits)).toEqual(ids(a.hits));
+        expect(b.hits.map((h) => h.score[mode]?.rank)).toEqual(a.hits.map((h) => h.score[mode]?.rank));
+      }
+    }
+  });
+
+  it('a degraded dense leg leaves convex hybrid equal to bm25 mode', async () => {
+    store = openTestStore();
+    addDocs(store, docs);
+    const dense = await indexAll(store, new BagOfWordsEmbedder());
+    const retriever = createHybridRetriever({ db: store.db, dense, embedder: new MissingModelEmbedder(), config: retrievalConfig({ fusion: 'convex', convex: { alpha: 0.7 }, exact_match: { enabled: false, min_phrase_chars: 8 } }) });
+    const hybrid = await retriever.retrieve({ query: 'solar panel efficiency', topK: 5, groups: null });
+    const bm25 = await retriever.retrieve({ query: 'solar panel efficiency', topK: 5, groups: null, mode: 'bm25' });
+    expect(hybrid.degraded[0]).toMatch(/^dense: /);
+    expect(ids(hybrid.hits)).toEqual(ids(bm25.hits));
+    expect(hybrid.hits[0].score.rrf).toBe(1); // the leg's normalised score alone, not (1 − alpha) × it
+  });
+
+  it('rejects an alpha outside [0, 1] in the config schema', async () => {
+    const { retrievalSchema } = await import('../config/sections/retrieval.ts');
+    const cfg = retrievalConfig().retrieval;
+    expect(retrievalSchema.safeParse({ ...cfg, fusion: 'convex', convex: { alpha: 0.4 } }).success).toBe(true);
+    expect(retrievalSchema.safeParse({ ...cfg, fusion: 'convex', convex: { alpha: 1.2 } }).success).toBe(false);
+    expect(retrievalSchema.safeParse({ ...cfg, fusion: 'linear' }).success).toBe(false);
+  });
+});
+
 describe('degraded and invalid requests', () => {
   const docs: DocSpec[] = [
     { id: 'd1', chunks: ['solar panel efficiency record'] },

@@ -13,15 +13,16 @@ import { ChunkCatalog } from './catalog.ts';
 import { exactDenseSearch } from './exact.ts';
 import { compileFilter, planDenseFilter, type CompiledFilter } from './filters.ts';
 import { exactMatch, exactQuery, passageForms, type PassageForms } from './exact-match.ts';
-import { recencyMultiplier, rerank, rrfFuse, similarityTokens, type Candidate, type LegHit } from './fusion.ts';
+import { compareFused, fuse, recencyMultiplier, rerank, similarityTokens, type Candidate, type FusionMethod, type LegHit } from './fusion.ts';
 import { isTimeSensitive } from './time-sensitive.ts';
 import type { Reranker } from '../rerank/types.ts';
 import type { RankingInfo, RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
 
 // Hybrid retriever: BM25 (src/bm25 engine, FTS5 fallback) and dense (HNSW) legs, each filtered inside its own search,
-// fused by weighted RRF, hydrated from SQLite, then ordered in stages (fusion.ts: recency for
-// time-sensitive questions, the optional cross-encoder reranker, exact title/phrase matches first,
-// per-document cap, MMR over near-duplicates), each hit's breakdown saying which stage moved it.
+// fused (retrieval.fusion: a convex combination of normalised scores, or weighted RRF), hydrated
+// from SQLite, then ordered in stages (fusion.ts: recency for time-sensitive questions, the
+// optional cross-encoder reranker, exact title/phrase matches first, per-document cap, MMR over
+// near-duplicates), each hit's breakdown saying which stage moved it.
 
 export class RetrievalRequestError extends Error {
   constructor(message: string) {
@@ -57,6 +58,7 @@ export interface RerankStageOptions {
 }
 
 // Defaults of the optional retrieval keys (config/default.yaml documents them).
+export const FUSION_DEFAULTS: { method: FusionMethod; alpha: number } = { method: 'convex', alpha: 0.7 };
 const DEFAULT_MMR_MIN_SIMILARITY = 0.5;
 const DEFAULT_EXACT = { enabled: true, min_phrase_chars: 8 };
 
@@ -289,14 +291,20 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     }
 
     const tf = performance.now();
-    const fused = rrfFuse({ dense: denseHits, bm25: bm25Hits }, cfg.weights, cfg.rrf_k);
+    const fused = fuse(
+      { dense: denseHits, bm25: bm25Hits },
+      { method: cfg.fusion ?? FUSION_DEFAULTS.method, weights: cfg.weights, rrfK: cfg.rrf_k, alpha: cfg.convex?.alpha ?? FUSION_DEFAULTS.alpha },
+    );
     timings.fuse = ms(tf);
 
     const th = performance.now();
     // Only the head of the fused list can reach the top k after recency (a ≤ 1/(1 - weight)
     // swing) and MMR (which looks at the top max(30, 3k)); hydrating the tail is wasted work.
-    const head = [...fused.entries()].sort((a, b) => b[1].rrf - a[1].rrf).slice(0, Math.max(HYDRATE_MIN, HYDRATE_PER_K * req.topK));
-    const rows = hydrate(head.map(([id]) => id), filter);
+    const head = [...fused.entries()]
+      .map(([chunkId, f]) => ({ chunkId, fused: f }))
+      .sort(compareFused)
+      .slice(0, Math.max(HYDRATE_MIN, HYDRATE_PER_K * req.topK));
+    const rows = hydrate(head.map((c) => c.chunkId), filter);
     timings.hydrate = ms(th);
 
     const tr = performance.now();
@@ -326,7 +334,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     timings.order = ms(tr);
     if (opts.rerank && candidates.length > 0) {
       const tk = performance.now();
-      const head = headForRerank(candidates, opts.rerank.head, (c) => c.fused.rrf * (timeSensitive ? recencyMultiplier(c.kind, c.publishedMs, nowMs, recencyOpts) : 1));
+      const head = headForRerank(candidates, opts.rerank.head, (c) => c.fused.score * (timeSensitive ? recencyMultiplier(c.kind, c.publishedMs, nowMs, recencyOpts) : 1));
       try {
         const scores = await scoreWithin(opts.rerank, query, head.map((c) => passageText(byId.get(c.chunkId)!)));
         head.forEach((c, i) => (c.rerank = scores[i]));
@@ -367,7 +375,10 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     timings.order = (timings.order ?? 0) + ms(to);
     timings.total = ms(t0);
     const result: RetrieveResult = { hits, timings, degraded, ranking };
-    if (req.explainLegs) result.legs = { dense: denseHits?.map((h) => h.chunkId) ?? null, bm25: bm25Hits?.map((h) => h.chunkId) ?? null };
+    if (req.explainLegs) {
+      result.legs = { dense: denseHits?.map((h) => h.chunkId) ?? null, bm25: bm25Hits?.map((h) => h.chunkId) ?? null };
+      result.legHits = { dense: denseHits, bm25: bm25Hits };
+    }
     return result;
   }
 
@@ -378,7 +389,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
 function headForRerank(candidates: Candidate[], n: number, score: (c: Candidate) => number): Candidate[] {
   return candidates
     .map((c) => ({ c, s: score(c) }))
-    .sort((a, b) => b.s - a.s || a.c.chunkId - b.c.chunkId)
+    .sort((a, b) => b.s - a.s || compareFused(a.c, b.c))
     .slice(0, n)
     .map((x) => x.c);
 }

@@ -9,8 +9,11 @@ import type { RetrievalHit, RetrieveResult, ScoreBreakdown } from './types.ts';
 export interface ScoreJson {
   dense: { rank: number; score: number } | null;
   bm25: { rank: number; score: number } | null;
+  /** The fusion stage's score (v1 name; see `fusion`). */
   rrf: number;
-  /** Position by RRF alone among the fused candidates (1-based; null from retrievers without stages). */
+  /** Which fusion produced `rrf` and each leg's term of it (null from retrievers without stages). */
+  fusion: { method: 'rrf' | 'convex'; dense: number; bm25: number } | null;
+  /** Position by the fusion score alone among the fused candidates (1-based; null from retrievers without stages). */
   rrf_rank: number | null;
   recency: number;
   fused: number;
@@ -26,6 +29,7 @@ export function scoreJson(s: ScoreBreakdown): ScoreJson {
     dense: leg(s.dense),
     bm25: leg(s.bm25),
     rrf: s.rrf,
+    fusion: s.fusion ? { method: s.fusion.method, dense: s.fusion.dense, bm25: s.fusion.bm25 } : null,
     rrf_rank: s.rrfRank ?? null,
     recency: s.recency,
     fused: s.fused,

@@ -8,7 +8,7 @@ import type { Embedder } from '../embeddings/types.ts';
 import { createReranker, lazyReranker } from '../rerank/factory.ts';
 import type { Reranker } from '../rerank/types.ts';
 import { DenseIndexReader } from '../vector/reader.ts';
-import { createHybridRetriever, type HybridRetriever, type HybridRetrieverOptions } from './hybrid.ts';
+import { createHybridRetriever, FUSION_DEFAULTS, type HybridRetriever, type HybridRetrieverOptions } from './hybrid.ts';
 import { Bm25Leg } from '../bm25/leg.ts';
 import { bm25ParamsOf, describeBm25Params } from '../bm25/scoring.ts';
 
@@ -51,12 +51,20 @@ export function createServedRetriever(config: Pick<Config, 'retrieval' | 'data_d
   return { retriever, reranker };
 }
 
+/** The fusion part of describeServedRetriever's line. */
+export function describeFusion(r: Config['retrieval']): string {
+  const method = r.fusion ?? FUSION_DEFAULTS.method;
+  return method === 'convex'
+    ? `fusion convex (alpha ${r.convex?.alpha ?? FUSION_DEFAULTS.alpha} dense / ${+(1 - (r.convex?.alpha ?? FUSION_DEFAULTS.alpha)).toFixed(6)} bm25)`
+    : `fusion rrf (rrf_k ${r.rrf_k}, weights dense ${r.weights.dense} / bm25 ${r.weights.bm25})`;
+}
+
 /** One line saying which pipeline runs with which settings (printed by `kb eval retrieval`). */
 export function describeServedRetriever(config: Pick<Config, 'retrieval'> & Partial<Config>, reranker: Reranker | null): string {
   const r = config.retrieval;
   const rr = config.rerank ?? RERANK_OFF;
   return (
-    `served retriever (same code and settings as /v1/retrieve): bm25 ${describeBm25Params(bm25ParamsOf(r.bm25))}, rrf_k ${r.rrf_k}, weights dense ${r.weights.dense} / bm25 ${r.weights.bm25}, ` +
+    `served retriever (same code and settings as /v1/retrieve): bm25 ${describeBm25Params(bm25ParamsOf(r.bm25))}, ${describeFusion(r)}, ` +
     `recency ${r.recency.enabled ? `${r.recency.apply ?? 'time_sensitive'} (weight ${r.recency.weight}, kinds ${r.recency.kinds.join('/')})` : 'off'}, ` +
     `mmr ${r.mmr.enabled ? `λ ${r.mmr.lambda}, min_similarity ${r.mmr.min_similarity ?? 0.5}` : 'off'}, max_chunks_per_doc ${r.max_chunks_per_doc}, ` +
     `exact_match ${r.exact_match?.enabled === false ? 'off' : 'on'}, rerank ${reranker ? `${reranker.id} head ${rr.head} budget ${rr.timeout_ms} ms` : 'off'}`

@@ -37,14 +37,23 @@ export interface LegScore {
 export interface ScoreBreakdown {
   dense: LegScore | null;
   bm25: LegScore | null;
-  /** Weighted reciprocal-rank-fusion score. */
+  /**
+   * The fusion stage's score (v1 name, from when RRF was the only fusion): weighted RRF when
+   * `fusion.method` is 'rrf', the convex combination of normalised leg scores when 'convex'.
+   */
   rrf: number;
   /** Multiplier from the recency preference (1 when not applied). */
   recency: number;
   /** rrf × recency: the score ordering the candidates before the reranker and exact-match stages. */
   fused: number;
   // The fields below are always set by the hybrid retriever (optional for other Retriever implementations).
-  /** Position by rrf alone among the fused candidates (1-based): where the hit would be without the stages below. */
+  /**
+   * Which fusion produced `rrf` and each leg's term of it (they add up to `rrf`): rrf weight /
+   * (rrf_k + rank); convex alpha × normalised cosine and (1 − alpha) × normalised BM25 score.
+   * 0 for a leg that did not return the hit.
+   */
+  fusion?: { method: 'rrf' | 'convex'; dense: number; bm25: number };
+  /** Position by the fusion score alone among the fused candidates (1-based): where the hit would be without the stages below. */
   rrfRank?: number;
   /** Reranker score when a reranker ordered this hit (null: no reranker, or the hit was outside its head). */
   rerank?: number | null;
@@ -95,6 +104,8 @@ export interface RetrieveResult {
   ranking?: RankingInfo;
   /** Each leg's chunk ids in rank order (only when the request set `explainLegs`; evaluation uses it). */
   legs?: { dense: number[] | null; bm25: number[] | null };
+  /** The same lists with each leg's raw score (cosine / BM25), likewise only with `explainLegs` (fusion analysis). */
+  legHits?: { dense: Array<{ chunkId: number; score: number }> | null; bm25: Array<{ chunkId: number; score: number }> | null };
 }
 
 export interface Retriever {

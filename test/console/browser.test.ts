@@ -305,8 +305,11 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     await page.locator('#rt-key').selectOption({ label: 'sales (sales)' });
     await page.keyboard.press('Enter');
     await page.locator('#rt-results table').waitFor();
-    expect(await page.locator('#rt-results thead').textContent()).toMatch(/Dense.*BM25.*RRF.*Fused.*Order/);
-    expect(await page.locator('#rt-results tbody').textContent()).toMatch(/rrf #1/); // the API's score.rrf_rank, read by the console
+    expect(await page.locator('#rt-results thead').textContent()).toMatch(/Dense.*BM25.*Fusion.*Fused.*Order/);
+    // The fusion column names the fusion that ran (the configured default: convex); the order
+    // column reads the API's score.rrf_rank (the position by the fusion score).
+    expect(await page.locator('#rt-results tbody').textContent()).toMatch(/convex/);
+    expect(await page.locator('#rt-results tbody').textContent()).toMatch(/fusion #1/);
     expect(await page.locator('#rt-results').textContent()).toMatch(/As key: sales/);
     await shot(page, '16-admin-retrieval');
 

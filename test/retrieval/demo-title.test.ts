@@ -46,12 +46,18 @@ describe('exact title query in the demo world (served defaults)', () => {
     });
   });
 
-  it('the old behaviour (recency on every question, classic MMR, no exact stage) buries it — the regression this guards', async () => {
-    const old = { ...config, retrieval: { ...config.retrieval, recency: { ...config.retrieval.recency, apply: 'always' as const }, mmr: { ...config.retrieval.mmr, min_similarity: 0 }, exact_match: { enabled: false, min_phrase_chars: 8 } } };
+  it('the old behaviour (RRF, recency on every question, classic MMR, no exact stage) buries it — the regression this guards', async () => {
+    const old = { ...config, retrieval: { ...config.retrieval, fusion: 'rrf' as const, recency: { ...config.retrieval.recency, apply: 'always' as const }, mmr: { ...config.retrieval.mmr, min_similarity: 0 }, exact_match: { enabled: false, min_phrase_chars: 8 } } };
     const { retriever } = createServedRetriever(old, { db, dense: null, embedder: null });
     const res = await retriever.retrieve({ query: '锐驰无人机牵手华科智能，共建工业无人机联合方案', topK: 20, groups: null, mode: 'bm25' });
     const at = res.hits.findIndex((h) => h.externalId === 'news-000008');
     expect(at).toBeGreaterThan(0);
     expect(res.hits[at].score.bm25?.rank).toBe(1);
+    // Convex fusion (the default) keeps BM25's score margin, which the recency multiplier does
+    // not overturn: even with the old stage settings the article stays first.
+    const convex = createServedRetriever({ ...old, retrieval: { ...old.retrieval, fusion: 'convex' } }, { db, dense: null, embedder: null }).retriever;
+    const c = await convex.retrieve({ query: '锐驰无人机牵手华科智能，共建工业无人机联合方案', topK: 20, groups: null, mode: 'bm25' });
+    expect(c.hits[0].externalId).toBe('news-000008');
+    expect(c.hits[0].score.fusion?.method).toBe('convex');
   });
 });

@@ -11,6 +11,10 @@ export const retrievalSchema = z
     candidates: z.number().int().positive(),
     rrf_k: z.number().positive(),
     weights: z.object({ dense: z.number().nonnegative(), bm25: z.number().nonnegative() }).strict(),
+    // Optional so that older configs and test helpers stay valid; hybrid.ts applies the
+    // documented defaults (FUSION_DEFAULTS in src/retrieval/hybrid.ts).
+    fusion: z.enum(['rrf', 'convex']).optional(),
+    convex: z.object({ alpha: z.number().min(0).max(1) }).strict().optional(),
     recency: z
       .object({
         enabled: z.boolean(),

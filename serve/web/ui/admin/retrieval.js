@@ -8,10 +8,10 @@ import { field, select, table } from './common.js';
 
 const num = (v, d = 4) => (v === null || v === undefined ? '—' : fmtNum(v, d));
 
-/** Why a hit sits where it does: its RRF position, an exact match, the reranker, each stage that moved it (the API's snake_case fields). */
+/** Why a hit sits where it does: its position by the fusion score, an exact match, the reranker, each stage that moved it (the API's snake_case fields). */
 const orderWhy = (s) =>
   [
-    s.rrf_rank != null ? `rrf #${s.rrf_rank}` : '',
+    s.rrf_rank != null ? `fusion #${s.rrf_rank}` : '',
     s.exact ? `exact ${s.exact}` : '',
     typeof s.rerank === 'number' ? `rerank ${fmtNum(s.rerank, 3)}` : '',
     ...(s.moves ?? []).map((m) => `${m.stage} ${m.from}→${m.to}`),
@@ -54,7 +54,8 @@ export async function retrievalPage(root) {
                 { label: t('dense'), num: true, render: (x) => num(x.score.dense?.score) },
                 { label: `${t('bm25')} #`, num: true, render: (x) => num(x.score.bm25?.rank, 0) },
                 { label: t('bm25'), num: true, render: (x) => num(x.score.bm25?.score) },
-                { label: t('rrf'), num: true, render: (x) => num(x.score.rrf) },
+                // The fusion stage's score (score.rrf keeps its v1 name) and which fusion made it.
+                { label: t('fusion'), num: true, render: (x) => h('span', num(x.score.rrf), h('div.small.muted', x.score.fusion?.method ?? 'rrf')) },
                 { label: t('recency'), num: true, render: (x) => num(x.score.recency, 3) },
                 { label: t('fused'), num: true, render: (x) => h('strong', num(x.score.fused)) },
                 { label: t('orderWhy'), render: (x) => h('span.small', orderWhy(x.score)) },
