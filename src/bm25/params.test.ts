@@ -142,7 +142,7 @@ describe('BM25 k1/b', () => {
       const config = loadConfig({ env: { KB_RETRIEVAL__BM25__K1: '2', KB_RETRIEVAL__BM25__B: '0.3' } });
       const res = await evaluateRetrieval({ dataset: dir, mode: 'bm25', config });
       expect(res['recall@1']).toBe(1);
-      expect(res.details.retriever).toMatch(/served retriever .*: bm25 k1 2, b 0.3, rrf_k/);
+      expect(res.details.retriever).toMatch(/served retriever .*: bm25 k1 2, b 0.3, fusion /);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -31,7 +31,18 @@ const hit: RetrievalHit = {
   publishedAt: '2024-01-01T00:00:00Z',
   tags: ['a'],
   text: 'x',
-  score: { dense: null, bm25: { rank: 2, score: 3.5 }, rrf: 0.016, recency: 1, fused: 0.016, rrfRank: 2, rerank: 0.9, exact: 'title', moves: [{ stage: 'exact', from: 2, to: 1 }] },
+  score: {
+    dense: null,
+    bm25: { rank: 2, score: 3.5 },
+    rrf: 0.016,
+    fusion: { method: 'convex', dense: 0, bm25: 0.016 },
+    recency: 1,
+    fused: 0.016,
+    rrfRank: 2,
+    rerank: 0.9,
+    exact: 'title',
+    moves: [{ stage: 'exact', from: 2, to: 1 }],
+  },
 };
 
 describe('retrieval JSON', () => {
@@ -40,6 +51,7 @@ describe('retrieval JSON', () => {
       dense: null,
       bm25: { rank: 2, score: 3.5 },
       rrf: 0.016,
+      fusion: { method: 'convex', dense: 0, bm25: 0.016 },
       rrf_rank: 2,
       recency: 1,
       fused: 0.016,
@@ -52,7 +64,7 @@ describe('retrieval JSON', () => {
 
   it('gives the optional fields a stated value (null / []) for retrievers without ordering stages', () => {
     const s = scoreJson({ dense: { rank: 1, score: 0.8 }, bm25: null, rrf: 0.02, recency: 1, fused: 0.02 });
-    expect(s).toMatchObject({ rrf_rank: null, rerank: null, exact: null, moves: [] });
+    expect(s).toMatchObject({ fusion: null, rrf_rank: null, rerank: null, exact: null, moves: [] });
   });
 
   it('an internal field that is not mapped does not leak under its camelCase name', () => {
