@@ -53,6 +53,7 @@ import { summarize, type LoadResult, type LoadSpec } from './fixtures/server-loa
 import { parseFlags } from './fixtures/flags.ts';
 import { aliasActiveIndex, dropIndexAliases } from './fixtures/index-alias.ts';
 import { resolveWorkerCount } from '../src/retrieval/pool/size.ts';
+import { activeBm25Version, syncBm25Index } from '../src/bm25/versions.ts';
 
 const flags = parseFlags;
 
@@ -113,6 +114,7 @@ async function prepareStore(chunks: number, config: Config, modelId: string): Pr
   const marker = path.join(dir, 'built.json');
   if (fs.existsSync(marker)) {
     log(`reusing ${dir}`);
+    ensureBm25Version(storeFile, dataDir);
     return { dir, dataDir, storeFile, stats: JSON.parse(fs.readFileSync(marker, 'utf8')) };
   }
   fs.rmSync(dir, { recursive: true, force: true });
@@ -130,9 +132,25 @@ async function prepareStore(chunks: number, config: Config, modelId: string): Pr
   const modelDir = path.join(dataDir, 'models', MODEL_NAME);
   if (EMBEDDER === 'e5-shaped') await buildE5ShapedModel(modelDir, { extraWords: words });
   else await buildTinyModel(modelDir, { dim: DIM, fullCjk: true, extraWords: words });
+  ensureBm25Version(storeFile, dataDir);
   fs.writeFileSync(marker, JSON.stringify(stats));
   log(`built: text ${stats.text_seconds.toFixed(1)} s, HNSW ${stats.index_seconds.toFixed(1)} s (${Math.round(stats.vectors / stats.index_seconds)} vec/s)`);
   return { dir, dataDir, storeFile, stats };
+}
+
+/**
+ * The BM25 engine file, as the ingest job builds it at the end of a run (without it the server
+ * answers BM25 from FTS5, the slow exhaustive fallback). Built once per cached store.
+ */
+function ensureBm25Version(storeFile: string, dataDir: string): void {
+  const db = openStore(storeFile);
+  try {
+    if (activeBm25Version(db)) return;
+    const r = syncBm25Index(db, dataDir, { keep: 1 });
+    log(`BM25 engine version ${r.version_id}: ${r.docs} chunks, ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s`);
+  } finally {
+    db.close();
+  }
 }
 
 function benchConfig(dataDir: string, upstreamUrl: string, workers: 'auto' | number = 0, embeddingsUrl: string | null = null): Config {
