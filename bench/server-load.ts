@@ -53,7 +53,7 @@ import { summarize, type LoadResult, type LoadSpec } from './fixtures/server-loa
 import { parseFlags } from './fixtures/flags.ts';
 import { aliasActiveIndex, dropIndexAliases } from './fixtures/index-alias.ts';
 import { resolveWorkerCount } from '../src/retrieval/pool/size.ts';
-import { activeBm25Version, syncBm25Index } from '../src/bm25/versions.ts';
+import { syncBm25Index } from '../src/bm25/versions.ts';
 
 const flags = parseFlags;
 
@@ -145,9 +145,10 @@ async function prepareStore(chunks: number, config: Config, modelId: string): Pr
 function ensureBm25Version(storeFile: string, dataDir: string): void {
   const db = openStore(storeFile);
   try {
-    if (activeBm25Version(db)) return;
+    // A no-op when the active version is current and its file is there; else (none yet, or its
+    // file gone) it builds one.
     const r = syncBm25Index(db, dataDir, { keep: 1 });
-    log(`BM25 engine version ${r.version_id}: ${r.docs} chunks, ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s`);
+    if (r.built) log(`BM25 engine version ${r.version_id} (${r.reason}): ${r.docs} chunks, ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s`);
   } finally {
     db.close();
   }
