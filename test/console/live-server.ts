@@ -25,7 +25,10 @@ export interface LiveServer {
 
 export async function startLiveServer(opts: { keys?: Array<{ name: string; scopes: KeyScope[]; groups: string[] }>; overrides?: Record<string, unknown>; articles?: number } = {}): Promise<LiveServer> {
   // Keys mean nothing unless auth.mode requires them (it is never inferred from the key count).
-  const auth = opts.keys?.length ? { auth: { mode: 'required' } } : {};
+  // The browser tests drive one key through dozens of pages and API calls in seconds; the
+  // per-key rate limit (default burst 30, 2/s) would answer some of them 429 on a fast machine
+  // and make the tests depend on its speed. Rate limiting has its own tests (serve/middleware).
+  const auth = opts.keys?.length ? { auth: { mode: 'required', rate_limit: { requests_per_minute: 100_000, burst: 10_000 } } } : {};
   const env = await makeIngestEnv({ index: { reload_interval_ms: 200 }, uploads: { ingest_retry_seconds: 1 }, ...auth, ...opts.overrides });
   env.writeSource(Array.from({ length: opts.articles ?? 6 }, (_, i) => article(i + 1)));
   await runIngestion(env.ctx, { trigger: 'cli' });
