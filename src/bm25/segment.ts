@@ -322,6 +322,10 @@ export class Bm25Segment {
     let acc = 0;
     for (let i = 0; i < n; i++) upTo[i] = acc += order[i].max;
     const tfAt = new Float64Array(n);
+    // Query positions set in tfAt for the current doc: cleared one by one, not with a fill per doc
+    // (most visited docs are pruned after one or two lists).
+    const touched = new Int32Array(n);
+    let touchedN = 0;
     const blockUpTo = new Float64Array(n);
     const heap = new TopK(k);
     // bm25Term (scoring.ts) written out: the same operations, without a call per posting.
@@ -380,7 +384,6 @@ export class Bm25Segment {
         continue;
       }
 
-      tfAt.fill(0);
       let partial = 0;
       const nd = norm[doc];
       for (let i = firstEssential; i < n; i++) {
@@ -388,6 +391,7 @@ export class Bm25Segment {
         if (c.doc !== doc) continue;
         const tf = c.tf;
         tfAt[c.qi] = tf;
+        touched[touchedN++] = c.qi;
         partial += c.idf * ((tf * k1p1) / (tf + nd));
         c.next();
       }
@@ -425,6 +429,7 @@ export class Bm25Segment {
             if (c.doc === doc) {
               const tf = c.tf;
               tfAt[c.qi] = tf;
+              touched[touchedN++] = c.qi;
               partial += c.idf * ((tf * k1p1) / (tf + nd));
             }
           }
@@ -436,15 +441,20 @@ export class Bm25Segment {
           if (c.doc === doc) {
             const tf = c.tf;
             tfAt[c.qi] = tf;
+            touched[touchedN++] = c.qi;
             partial += c.idf * ((tf * k1p1) / (tf + nd));
           }
         }
       }
-      if (pruned) continue;
+      if (pruned) {
+        while (touchedN > 0) tfAt[touched[--touchedN]] = 0;
+        continue;
+      }
 
       // The reported score: summed in query-term order, exactly like FTS5.
       let score = 0;
       for (let q = 0; q < n; q++) if (tfAt[q] > 0) score += idfs[q] * ((tfAt[q] * k1p1) / (tfAt[q] + nd));
+      while (touchedN > 0) tfAt[touched[--touchedN]] = 0;
       counters.scored++;
       heap.offer(doc, score);
       if (heap.full) {
