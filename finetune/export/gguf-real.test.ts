@@ -15,6 +15,7 @@ import { TRAINER_SCRIPT, buildRunConfig, parseRunConfig, writeRunConfig } from '
 import { SETUP_COMMAND, venvPython } from '../train/venv.ts';
 import { CONVERT_HF, venvLlamaCppDir } from './llama-cpp.ts';
 import { readChatTemplate } from './modelfile.ts';
+import { TINY_CPU_RUN } from '../../test/fixtures/tiny-qwen2/run-overrides.ts';
 
 // `kb finetune export --format gguf|adapter-gguf` with llama.cpp's real converters (the pinned
 // copy setup-venv.sh puts into the trainer venv), on CPU: a tiny Qwen2 is trained for a few
@@ -96,19 +97,10 @@ beforeAll(async () => {
     datasetDir: data,
     runDir,
     overrides: {
-      'data.max_seq_len': 256,
-      'training.precision': 'fp32',
-      'training.gradient_checkpointing': false,
-      'training.per_device_batch_size': 8,
-      'training.gradient_accumulation_steps': 1,
-      'training.learning_rate': 2e-2,
+      ...TINY_CPU_RUN,
       'training.warmup_steps': 1,
       'training.max_steps': 6,
-      'lora.r': 8,
-      'lora.alpha': 16,
-      'lora.dropout': 0,
       'eval.every_steps': 6,
-      'eval.early_stopping_patience': 0,
       'logging.every_steps': 3,
       'checkpoint.every_steps': 100,
     },

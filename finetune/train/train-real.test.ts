@@ -15,6 +15,7 @@ import { exportRun } from '../export/index.ts';
 import { chatTemplateFrom } from '../export/modelfile.ts';
 import { insertRun, updateRun } from '../runs/store.ts';
 import { parseRunConfig } from './run-config.ts';
+import { TINY_CPU_RUN } from '../../test/fixtures/tiny-qwen2/run-overrides.ts';
 
 // The real train_lora.py, on CPU, in the trainer's own environment (torch, transformers, peft,
 // accelerate): a tiny randomly initialised Qwen2 with a tokenizer trained on the generated demo
@@ -40,18 +41,9 @@ function configFile(name: string, overrides: Record<string, unknown>): string {
     datasetDir: data,
     runDir,
     overrides: {
-      'data.max_seq_len': 256,
-      'training.precision': 'fp32',
-      'training.gradient_checkpointing': false,
-      'training.per_device_batch_size': 8,
-      'training.gradient_accumulation_steps': 1,
-      'training.learning_rate': 2e-2,
+      ...TINY_CPU_RUN,
       'training.warmup_steps': 2,
-      'lora.r': 8,
-      'lora.alpha': 16,
-      'lora.dropout': 0,
       'eval.every_steps': 10,
-      'eval.early_stopping_patience': 0,
       'logging.every_steps': 5,
       'checkpoint.every_steps': 10,
       ...overrides,
