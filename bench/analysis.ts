@@ -15,16 +15,14 @@
 // figures on the OTHER half (held out), then the same with the halves swapped. Paired
 // randomization tests (full set) say which differences are more than noise.
 import { createHash } from 'node:crypto';
-import { Bm25Leg } from '../src/bm25/leg.ts';
-import { pickQueryTerms } from '../src/bm25/query-terms.ts';
+import { pickQueryTerms, queryTermOptionsOf } from '../src/bm25/query-terms.ts';
 import { FTS5_BM25, describeBm25Params, type Bm25Params } from '../src/bm25/scoring.ts';
-import { syncBm25Index } from '../src/bm25/versions.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { loadBeir, type BeirDataset } from '../src/eval/beir.ts';
 import { comparePerQuery } from '../src/eval/compare.ts';
 import { summarize, type MetricSummary } from '../src/eval/metrics.ts';
 import { perQueryRecord, type PerQueryRecord } from '../src/eval/retrieval.ts';
-import { ingestPassages, openEvalStore } from '../src/eval/store.ts';
+import { buildBm25LegWith, ingestPassages, openEvalStore } from '../src/eval/store.ts';
 import { ANALYZER_DEFAULTS, analyze, setAnalyzerOptions, type AnalyzerOptions } from '../src/text/analyzer.ts';
 import { parseFlags } from './fixtures/flags.ts';
 
@@ -71,21 +69,11 @@ function runGroup(ds: BeirDataset, analyzer: Partial<AnalyzerOptions>, params: B
     // df, not on k1/b, so they are computed once per analyser setting.
     let terms: Map<string, string[]> | null = null;
     return params.map((p) => {
-      const built = syncBm25Index(store.db, store.dir, { params: p, keep: 1 });
-      const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, params: p, reloadIntervalMs: 3_600_000 });
-      leg.reload();
-      const issue = leg.paramsIssue();
-      if (issue || leg.status().version !== built.version_id) throw new Error(`engine version ${built.version_id} not served as built: ${issue ?? JSON.stringify(leg.status())}`);
+      const leg = buildBm25LegWith(store.db, store.dir, p);
       terms ??= new Map(
         ds.queries.map((q) => {
           const stats = leg.termStats(analyze(q.text, { maxTerms: config.limits.max_query_terms }));
-          const picked = pickQueryTerms(stats.df, stats.docs, {
-            maxTerms: cfg.max_query_terms,
-            maxDocRatio: cfg.max_term_doc_ratio,
-            minTerms: 2,
-            minDocsToDrop: cfg.min_docs_to_drop,
-            maxPostings: cfg.max_postings,
-          });
+          const picked = pickQueryTerms(stats.df, stats.docs, queryTermOptionsOf(cfg));
           return [q.id, picked];
         }),
       );

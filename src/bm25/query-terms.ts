@@ -22,6 +22,11 @@ export interface QueryTermOptions {
 /** Defaults: no pruning beyond the cap on query length. */
 export const defaultQueryTermOptions: QueryTermOptions = { maxTerms: 16, maxDocRatio: 1, minTerms: 2, minDocsToDrop: 1000, maxPostings: 0 };
 
+/** The served leg's options from `retrieval.bm25` (minTerms fixed at 2): one mapping for the retriever and the benches. */
+export function queryTermOptionsOf(cfg: { max_query_terms: number; max_term_doc_ratio: number; min_docs_to_drop: number; max_postings: number }): QueryTermOptions {
+  return { maxTerms: cfg.max_query_terms, maxDocRatio: cfg.max_term_doc_ratio, minTerms: 2, minDocsToDrop: cfg.min_docs_to_drop, maxPostings: cfg.max_postings };
+}
+
 /** Document frequency of each term (terms absent from the index are omitted), from FTS5's vocabulary. */
 export function termFrequencies(db: DB, terms: readonly string[]): Map<string, number> {
   const unique = [...new Set(terms)];

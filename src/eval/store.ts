@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeChunkTerms } from '../bm25/index.ts';
 import { Bm25Leg } from '../bm25/leg.ts';
-import { bm25ParamsOf } from '../bm25/scoring.ts';
+import { bm25ParamsOf, type Bm25Params } from '../bm25/scoring.ts';
 import { syncBm25Index } from '../bm25/versions.ts';
 import type { Config } from '../config/index.ts';
 import { EmbeddingCache, embedWithCache } from '../embeddings/cache.ts';
@@ -127,11 +127,17 @@ export async function buildDenseIndex(
  * only equals the engine at k1 1.2 / b 0.75: evaluating other values needs the engine.)
  */
 export function buildBm25Leg(db: DB, dataDir: string, config: Pick<Config, 'retrieval'>): Bm25Leg {
-  const params = bm25ParamsOf(config.retrieval.bm25);
-  syncBm25Index(db, dataDir, { params, keep: 1 });
+  return buildBm25LegWith(db, dataDir, bm25ParamsOf(config.retrieval.bm25));
+}
+
+/** The same with explicit k1/b (bench/analysis.ts compares several on one store). */
+export function buildBm25LegWith(db: DB, dataDir: string, params: Bm25Params): Bm25Leg {
+  const built = syncBm25Index(db, dataDir, { params, keep: 1 });
   const leg = new Bm25Leg({ db, dataDir, params, reloadIntervalMs: 3_600_000 });
   leg.reload();
   const st = leg.status();
   if (st.version === null) throw new Error(`BM25 index was built but could not be loaded: ${st.error?.message ?? 'unknown error'}`);
+  const issue = leg.paramsIssue();
+  if (issue || st.version !== built.version_id) throw new Error(`BM25 engine version ${built.version_id} not served as built: ${issue ?? JSON.stringify(st)}`);
   return leg;
 }

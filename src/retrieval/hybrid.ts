@@ -5,7 +5,7 @@ import type { Embedder } from '../embeddings/types.ts';
 import { Bm25Leg } from '../bm25/leg.ts';
 import type { DB } from '../store/index.ts';
 import { analyze } from '../text/analyzer.ts';
-import { pickQueryTerms } from '../bm25/query-terms.ts';
+import { pickQueryTerms, queryTermOptionsOf } from '../bm25/query-terms.ts';
 import { bm25ParamsOf } from '../bm25/scoring.ts';
 import { LruCache } from '../util/lru.ts';
 import type { DenseIndexReader } from '../vector/reader.ts';
@@ -97,6 +97,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
   const catalog = opts.catalog ?? new ChunkCatalog(db);
   const bm25 = opts.bm25 ?? new Bm25Leg({ db, dataDir: null, params: bm25ParamsOf(cfg.bm25) });
   const now = opts.now ?? Date.now;
+  const queryTermOptions = queryTermOptionsOf(cfg.bm25);
   // Repeated questions (retries, popular queries, chat follow-ups) skip the embedding model.
   const queryVectors = new LruCache<string, Float32Array>(cfg.query_cache_size);
   // Dense-filter plans (document mask + allowed set) per filter/ACL spec, valid for one catalog load.
@@ -253,13 +254,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
       try {
         // Analysis stops at limits.max_query_terms: a long query costs bounded jieba/stemmer work and term lookups.
         const stats = bm25.termStats(analyze(query, { maxTerms: opts.config.limits?.max_query_terms }));
-        const terms = pickQueryTerms(stats.df, stats.docs, {
-          maxTerms: cfg.bm25.max_query_terms,
-          maxDocRatio: cfg.bm25.max_term_doc_ratio,
-          minTerms: 2,
-          minDocsToDrop: cfg.bm25.min_docs_to_drop,
-          maxPostings: cfg.bm25.max_postings,
-        });
+        const terms = pickQueryTerms(stats.df, stats.docs, queryTermOptions);
         // Filters and ACL are applied inside the leg's traversal (exact: k allowed hits when k match).
         bm25Hits = bm25.search(terms, pool, filter.restricted ? filter.spec : null);
         // Scores from other k1/b than configured (a stale file, or FTS5): served, but said.
