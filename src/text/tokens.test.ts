@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { estimateTokenCounter, estimateTokens, tokenizerCounter } from './tokens.ts';
 
 describe('estimateTokens', () => {
@@ -30,6 +31,32 @@ describe('estimateTokens', () => {
 
   it('grows with the text', () => {
     expect(estimateTokens('a b c d e f')).toBeGreaterThan(estimateTokens('a b c'));
+  });
+
+  it('gives what the rule written as one regular expression gives, on random mixed-script text', () => {
+    // The plain reference: the documented rule, piece by piece.
+    const PIECE = /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}])|([\p{L}\p{N}\p{M}]+)|(\S)/gu;
+    const reference = (s: string): number => {
+      let total = 0;
+      for (const m of s.matchAll(PIECE)) {
+        if (m[1] !== undefined) total += 1;
+        else if (m[2] !== undefined) total += m[2].length <= 10 ? 1.3 : m[2].length / 4;
+        else total += 1;
+      }
+      return total === 0 ? 0 : Math.ceil(total - 1e-9);
+    };
+    // Letters, digits, CJK (Han letters and Han-script symbols that are not letters), kana,
+    // hangul, combining marks, astral letters and emoji, spaces of several kinds, punctuation,
+    // and lone surrogates.
+    const alphabet = ['a', 'Z', 'é', '7', '٣', '北', '京', '〇', '々', '⺀', 'ひ', 'カ', '한', '\u0301', '𠀋', '𝐱', '😀', ' ', '\n', '\u3000', '\u00a0', ',', '。', '-', '\ud800', '\udc00'];
+    const piece = fc.oneof(fc.constantFrom(...alphabet), fc.integer({ min: 1, max: 14 }).map((k) => 'x'.repeat(k)));
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (parts) => {
+        const s = parts.join('');
+        expect(estimateTokens(s), JSON.stringify(s)).toBe(reference(s));
+      }),
+      { numRuns: 3000, seed: 11 },
+    );
   });
 });
 
