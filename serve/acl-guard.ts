@@ -1,6 +1,7 @@
 import type { Logger } from '../src/log/index.ts';
 import type { RetrievalHit } from '../src/retrieval/types.ts';
 import type { DB } from '../src/store/index.ts';
+import { cachedStatement } from '../src/store/statements.ts';
 
 // Defence in depth: the retriever filters by ACL inside its search; the server checks every hit
 // against the documents table once more before it leaves the process, so a retriever bug can
@@ -15,9 +16,7 @@ interface DocAcl {
 export function enforceAcl(db: DB, hits: RetrievalHit[], groups: string[] | null, log: Logger): RetrievalHit[] {
   if (groups === null || hits.length === 0) return hits;
   const ids = [...new Set(hits.map((h) => h.docId))];
-  const rows = db
-    .prepare('SELECT id, acl_groups, deleted_at FROM documents WHERE id IN (SELECT value FROM json_each(?))')
-    .all(JSON.stringify(ids)) as DocAcl[];
+  const rows = cachedStatement(db, 'SELECT id, acl_groups, deleted_at FROM documents WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as DocAcl[];
   const allowed = new Set<number>();
   const mine = new Set(groups);
   for (const r of rows) {

@@ -1,5 +1,6 @@
 import { nowIso, type DB } from '../../src/store/index.ts';
 import type { EvalReport } from '../eval/report-types.ts';
+import { cachedStatement } from '../../src/store/statements.ts';
 
 // The adapter registry (migration 004): versioned adapters and, per assistant, a deployment
 // stack — deploy pushes, rollback pops. The chat server asks activeAdapter() which LoRA model
@@ -112,18 +113,13 @@ interface DeployRow {
 
 /** The live deploy row of an assistant: its latest deploy that was not rolled back. */
 function liveDeploy(db: DB, assistant: string, excludeId = -1): DeployRow | null {
-  return (
-    (db
-      .prepare(
-        "SELECT * FROM adapter_deployments WHERE assistant = ? AND action = 'deploy' AND rolled_back_at IS NULL AND id != ? ORDER BY id DESC LIMIT 1",
-      )
-      .get(assistant, excludeId) as DeployRow | undefined) ?? null
-  );
+  const sql = "SELECT * FROM adapter_deployments WHERE assistant = ? AND action = 'deploy' AND rolled_back_at IS NULL AND id != ? ORDER BY id DESC LIMIT 1";
+  return (cachedStatement(db, sql).get(assistant, excludeId) as DeployRow | undefined) ?? null;
 }
 
 function adapterById(db: DB, id: number | null): AdapterRecord | null {
   if (id == null) return null;
-  const row = db.prepare('SELECT * FROM adapters WHERE id = ?').get(id) as AdapterRow | undefined;
+  const row = cachedStatement(db, 'SELECT * FROM adapters WHERE id = ?').get(id) as AdapterRow | undefined;
   return row ? toAdapter(row) : null;
 }
 

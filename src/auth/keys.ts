@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { DB } from '../store/index.ts';
 import { GROUP_NAME_RULE, isGroupName } from './groups.ts';
+import { cachedStatement } from '../store/statements.ts';
 
 // API keys: `kb_` + 32 random bytes (base64url). Only the SHA-256 hash is stored; lookups narrow
 // by the stored prefix and compare hashes in constant time, so timing reveals nothing.
@@ -138,7 +139,7 @@ export function countActiveKeys(db: DB): number {
 export function verifyKey(db: DB, secret: string): ApiKey | null {
   const presented = Buffer.from(hashSecret(secret), 'hex');
   if (!secret.startsWith('kb_') || secret.length < PREFIX_CHARS) return null;
-  const rows = db.prepare('SELECT * FROM api_keys WHERE prefix = ?').all(secret.slice(0, PREFIX_CHARS)) as Row[];
+  const rows = cachedStatement(db, 'SELECT * FROM api_keys WHERE prefix = ?').all(secret.slice(0, PREFIX_CHARS)) as Row[];
   let match: Row | null = null;
   for (const row of rows) {
     if (crypto.timingSafeEqual(presented, Buffer.from(row.hash, 'hex')) && !row.revoked_at) match = row;

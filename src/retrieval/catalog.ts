@@ -1,5 +1,6 @@
 import type { DB } from '../store/index.ts';
 import type { DocumentKind } from '../config/index.ts';
+import { cachedStatement } from '../store/statements.ts';
 
 // In-memory catalog of the live (retrievable) chunks and their documents' filterable metadata,
 // so the dense leg can test "may this label be returned?" inside the HNSW walk without touching
@@ -117,14 +118,13 @@ export class ChunkCatalog {
    * highest document/chunk ids. All O(1)-ish lookups, cheap enough to check on every query.
    */
   private currentSignature(): string {
-    const row = this.db
-      .prepare(
-        `SELECT (SELECT coalesce(max(id), 0) FROM index_versions WHERE active = 1) AS v,
+    const row = cachedStatement(
+      this.db,
+      `SELECT (SELECT coalesce(max(id), 0) FROM index_versions WHERE active = 1) AS v,
                 (SELECT id || ':' || status || ':' || coalesce(finished_at, '') FROM ingest_runs ORDER BY id DESC LIMIT 1) AS r,
                 (SELECT coalesce(max(id), 0) FROM documents) AS d,
                 (SELECT coalesce(max(id), 0) FROM chunks) AS c`,
-      )
-      .get() as { v: number; r: string | null; d: number; c: number };
+    ).get() as { v: number; r: string | null; d: number; c: number };
     return `${row.v}|${row.r ?? ''}|${row.d}|${row.c}`;
   }
 

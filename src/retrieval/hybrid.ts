@@ -17,6 +17,7 @@ import { compareFused, fuse, recencyMultiplier, rerank, similarityTokens, type C
 import { isTimeSensitive } from './time-sensitive.ts';
 import type { Reranker } from '../rerank/types.ts';
 import type { RankingInfo, RetrievalHit, RetrieveRequest, RetrieveResult, Retriever } from './types.ts';
+import { cachedStatement } from '../store/statements.ts';
 
 // Hybrid retriever: BM25 (src/bm25 engine, FTS5 fallback) and dense (HNSW) legs, each filtered inside its own search,
 // fused (retrieval.fusion: a convex combination of normalised scores, or weighted RRF), hydrated
@@ -192,7 +193,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
     // (No chunk vectors: MMR compares texts, a similarity scale that does not depend on the model.)
     const params: unknown[] = [JSON.stringify(ids)];
     if (filter.sql) params.push(...filter.sql.params);
-    return db.prepare(sql).all(...params) as HydratedRow[];
+    return cachedStatement(db, sql).all(...params) as HydratedRow[];
   }
 
   function formsOf(r: HydratedRow): PassageForms {
