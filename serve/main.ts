@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { countActiveKeys } from '../src/auth/keys.ts';
@@ -13,10 +12,11 @@ import { openRetriever } from '../src/retrieval/open.ts';
 import { warmUpAnalyzer } from '../src/text/analyzer.ts';
 import { RetrievalPool } from '../src/retrieval/pool/pool.ts';
 import { prefetchQueryModel } from '../src/retrieval/pool/prefetch.ts';
-import { resolveEmbeddingThreads, resolveWorkerConcurrency, resolveWorkerCount } from '../src/retrieval/pool/size.ts';
+import { cores, resolveEmbeddingThreads, resolveWorkerConcurrency, resolveWorkerCount, usableMemory, WORKER_BASE_BYTES } from '../src/retrieval/pool/size.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
 import { activeVersion } from '../src/vector/versions.ts';
+import { activeBm25Version } from '../src/bm25/versions.ts';
 import { createApp, type KbApp } from './app.ts';
 import { answerClientErrors } from './client-error.ts';
 import type { IndexStatusProvider, StartIngestion } from './deps.ts';
@@ -69,7 +69,14 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   let retriever = opts.retriever;
   let indexStatus = opts.indexStatus;
-  const workers = resolveWorkerCount(config.server.retrieval_workers);
+  const copyBytes = indexCopyBytes(config, db);
+  const workers = resolveWorkerCount(config.server.retrieval_workers, cores(), { indexBytes: copyBytes, memoryBytes: usableMemory() });
+  if (config.server.retrieval_workers === 'auto' && workers < cores() && !db.memory) {
+    log.warn(
+      { workers, cores: cores(), index_copy_mib: mib(copyBytes), memory_mib: mib(usableMemory()) },
+      'server.retrieval_workers auto: fewer workers than cores, because every worker loads its own copy of the indexes and more copies would not fit in memory; set a number to override',
+    );
+  }
   if (!retriever && workers > 0 && db.memory) log.warn('retrieval workers need a store file; an in-memory store is served in-process');
   if (!retriever && workers > 0 && !db.memory) {
     // Retrieval in worker threads: every core serves queries and this event loop stays free for
@@ -91,7 +98,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     indexStatus ??= () => pool.indexStatus();
     const st = pool.indexStatus();
     if (st.version === null) log.warn({ error: st.error }, 'no dense index version is loaded yet: retrieval runs on BM25 only until `kb ingest` builds one');
-    warnIndexCopies(config, db, workers, log);
+    warnIndexCopies(copyBytes, workers, log);
   }
   if (!retriever) {
     // The real backend: the reader hot-swaps to a newly activated index version (weekly job)
@@ -173,24 +180,36 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   return { url, host, port, authEnabled, kb, close };
 }
 
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+
 /**
- * Each retrieval worker holds its own copy of the dense index in memory (hnswlib cannot share
- * one across threads): say so when the copies would take a large share of this machine's memory.
+ * Bytes of the active dense (HNSW) and BM25 index files: what every retrieval worker loads a
+ * copy of. 0 for an index not built yet or a file the readers will report missing.
  */
-function warnIndexCopies(config: Config, db: DB, workers: number, log: Logger): void {
-  const version = activeVersion(db);
-  if (!version) return;
-  let bytes: number;
-  try {
-    bytes = fs.statSync(path.join(config.data_dir, version.file)).size;
-  } catch {
-    return; // the reader reports a missing file itself
+function indexCopyBytes(config: Config, db: DB): number {
+  let bytes = 0;
+  for (const file of [activeVersion(db)?.file, activeBm25Version(db)?.file]) {
+    if (!file) continue;
+    try {
+      bytes += fs.statSync(path.join(config.data_dir, file)).size;
+    } catch {
+      // the reader reports a missing file itself
+    }
   }
-  const total = bytes * workers;
-  if (total > os.totalmem() * 0.5) {
+  return bytes;
+}
+
+/**
+ * Each retrieval worker holds its own copy of the indexes in memory (hnswlib cannot share one
+ * across threads): say so when an explicit worker count makes the copies take a large share of
+ * this machine's memory (`auto` stays under it).
+ */
+function warnIndexCopies(indexBytes: number, workers: number, log: Logger): void {
+  const total = (indexBytes + WORKER_BASE_BYTES) * workers;
+  if (indexBytes > 0 && total > usableMemory() * 0.6) {
     log.warn(
-      { workers, index_mib: Math.round(bytes / 2 ** 20), copies_mib: Math.round(total / 2 ** 20), memory_mib: Math.round(os.totalmem() / 2 ** 20) },
-      'every retrieval worker loads its own copy of the dense index: together they need more than half of this machine\'s memory; lower server.retrieval_workers if memory is short',
+      { workers, index_copy_mib: mib(indexBytes), copies_mib: mib(total), memory_mib: mib(usableMemory()) },
+      "every retrieval worker loads its own copy of the dense and BM25 indexes: together they need more than 60% of this machine's memory; lower server.retrieval_workers (or use auto) if memory is short",
     );
   }
 }

@@ -47,6 +47,21 @@ describe('mergeIndexStatus', () => {
 });
 
 describe('pool sizing', () => {
+  it('auto never starts more workers than their index copies fit in memory', () => {
+    const GiB = 2 ** 30;
+    // 16 cores, 3M chunks (≈ 4.8 GiB HNSW + 0.5 GiB BM25 per copy), 64 GiB: 6 workers, not 16.
+    expect(resolveWorkerCount('auto', 16, { indexBytes: 5.3 * GiB, memoryBytes: 64 * GiB })).toBe(6);
+    // 2 cores, 1M chunks, 24 GiB: both cores.
+    expect(resolveWorkerCount('auto', 2, { indexBytes: 1.8 * GiB, memoryBytes: 24 * GiB })).toBe(2);
+    // No index yet: one per core. Too little memory for even one copy: still one worker.
+    expect(resolveWorkerCount('auto', 8, { indexBytes: 0, memoryBytes: 16 * GiB })).toBe(8);
+    expect(resolveWorkerCount('auto', 8, { indexBytes: 8 * GiB, memoryBytes: 4 * GiB })).toBe(1);
+    // An explicit number is taken as given.
+    expect(resolveWorkerCount(8, 16, { indexBytes: 5.3 * GiB, memoryBytes: 16 * GiB })).toBe(8);
+    expect(resolveWorkerCount(0, 16, { indexBytes: 0, memoryBytes: 16 * GiB })).toBe(0);
+  });
+
+
   it('auto = one worker per core and cores shared among workers for ONNX threads', () => {
     expect(resolveWorkerCount('auto', 8)).toBe(8);
     expect(resolveWorkerCount(0, 8)).toBe(0);
