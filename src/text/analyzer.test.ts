@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import OpenCC from 'opencc-js';
 import { describe, expect, it } from 'vitest';
 import { afterEach } from 'vitest';
-import { ANALYZER_DEFAULTS, MAX_STEM_CHARS, analyze, analyzeForFts, ftsQuery, indexTerms, setAnalyzerOptions, toSimplifiedChinese } from './analyzer.ts';
+import { ANALYZER_DEFAULTS, MAX_STEM_CHARS, analyze, analyzeForFts, ftsQuery, indexTerms, conversionSources, setAnalyzerOptions, toSimplifiedChinese } from './analyzer.ts';
 
 describe('analyze — Chinese', () => {
   it('segments into words: 2-character words are single terms, stopwords dropped', () => {
@@ -165,3 +167,35 @@ describe('analysis options (experiments; the product runs ANALYZER_DEFAULTS)', (
     expect(analyze('The panels')).toEqual(['the', 'panels']);
   });
 });
+
+describe('conversionSources', () => {
+  it('names, for every character the conversion outputs, an input character that produced it', () => {
+    // Characters from the conversion tables themselves (both sides of entries) plus common ones.
+    const configs = OpenCC.Locale.configs as unknown as Record<string, { conversionChain: readonly (readonly unknown[])[] }>;
+    const pool = new Set<string>('的是在了北京公司发展数据库');
+    for (const name of ['hk2s', 'tw2s']) {
+      for (const group of configs[name].conversionChain) {
+        for (const dict of group) {
+          if (typeof dict !== 'string') continue;
+          for (const entry of dict.split('|').slice(0, 400)) for (const ch of entry) if (ch !== ' ') pool.add(ch);
+        }
+      }
+    }
+    const chars = [...pool];
+    expect(chars.length).toBeGreaterThan(500);
+    expect(conversionSources('着')).toContain('著');
+    expect(conversionSources('卫')).toEqual(expect.arrayContaining(['衛', '衞']));
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: 30 }), (parts) => {
+        const input = parts.join('');
+        const inputChars = new Set(input);
+        for (const ch of new Set(toSimplifiedChinese(input))) {
+          if (inputChars.has(ch)) continue;
+          expect(conversionSources(ch).some((src) => inputChars.has(src)), `${ch} in the conversion of ${input}`).toBe(true);
+        }
+      }),
+      { numRuns: 1500, seed: 3 },
+    );
+  });
+});
+

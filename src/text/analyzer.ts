@@ -46,6 +46,65 @@ export function toSimplifiedChinese(s: string): string {
   return converter(s);
 }
 
+// Output character → input characters that a table entry rewrites into it (from the same OpenCC
+// tables toSimplifiedChinese runs: hk→cn and tw→cn, normalisation and conversion stages).
+let produce: Map<string, Set<string>> | undefined;
+const sourcesMemo = new Map<string, readonly string[]>();
+
+function loadProduce(): Map<string, Set<string>> {
+  const edges = new Map<string, Set<string>>();
+  type Config = { normalizationChain?: readonly (readonly unknown[])[]; conversionChain: readonly (readonly unknown[])[] };
+  const configs = OpenCC.Locale.configs as unknown as Record<string, Config>;
+  const add = (key: string, value: string) => {
+    for (const out of value) {
+      let set = edges.get(out);
+      if (!set) edges.set(out, (set = new Set()));
+      for (const src of key) if (src !== out) set.add(src);
+    }
+  };
+  for (const name of ['hk2s', 'tw2s']) {
+    const cfg = configs[name];
+    if (!cfg) throw new Error(`opencc-js has no ${name} configuration: the conversion tables changed, check toSimplifiedChinese`);
+    for (const group of [...(cfg.normalizationChain ?? []), ...cfg.conversionChain]) {
+      for (const dict of group) {
+        if (typeof dict === 'string') {
+          for (const entry of dict.split('|')) {
+            const sp = entry.indexOf(' ');
+            if (sp > 0) add(entry.slice(0, sp), entry.slice(sp + 1));
+          }
+        } else for (const [k, v] of dict as readonly (readonly [string, string])[]) add(k, v);
+      }
+    }
+  }
+  return edges;
+}
+
+/**
+ * The characters other than `c` whose presence in a text lets toSimplifiedChinese(text) contain
+ * `c` — every character of a table entry whose replacement contains `c`, followed back through
+ * the chained stages (a superset: context is ignored). A text holding neither `c` nor any of
+ * these converts to one without `c`; exact matching uses that to skip converting passages that
+ * cannot contain a phrase (analyzer.test.ts checks it against the converter).
+ */
+export function conversionSources(c: string): readonly string[] {
+  let out = sourcesMemo.get(c);
+  if (out) return out;
+  produce ??= loadProduce();
+  const seen = new Set<string>([c]);
+  const todo = [c];
+  while (todo.length > 0) {
+    for (const src of produce.get(todo.pop()!) ?? []) {
+      if (!seen.has(src)) {
+        seen.add(src);
+        todo.push(src);
+      }
+    }
+  }
+  seen.delete(c);
+  sourcesMemo.set(c, (out = [...seen]));
+  return out;
+}
+
 const HAN = /\p{Script=Han}/u;
 // A Han run, or a run of other (non-Han) letters/digits/marks: "1949年" → "1949", "年".
 const TOKEN = /(\p{Script=Han}+)|((?:(?!\p{Script=Han})[\p{L}\p{N}\p{M}])+)/gu;
