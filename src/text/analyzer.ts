@@ -55,11 +55,20 @@ function loadProduce(): Map<string, Set<string>> {
   const edges = new Map<string, Set<string>>();
   type Config = { normalizationChain?: readonly (readonly unknown[])[]; conversionChain: readonly (readonly unknown[])[] };
   const configs = OpenCC.Locale.configs as unknown as Record<string, Config>;
+  // An entry rewrites its key only where the whole key occurs, so ONE character of the key is a
+  // sound source for each character it writes: the aligned one when key and replacement have the
+  // same length (most entries: 乾淨 → 干净), else the first. A written character the key already
+  // holds needs none (the text has it). Naming every key character instead would make common
+  // characters sources of everything through phrase entries, and the test useless.
   const add = (key: string, value: string) => {
-    for (const out of value) {
+    const k = [...key];
+    const v = [...value];
+    for (let i = 0; i < v.length; i++) {
+      const out = v[i];
+      if (k.includes(out)) continue;
       let set = edges.get(out);
       if (!set) edges.set(out, (set = new Set()));
-      for (const src of key) if (src !== out) set.add(src);
+      set.add(k.length === v.length ? k[i] : k[0]);
     }
   };
   for (const name of ['hk2s', 'tw2s']) {
@@ -81,8 +90,8 @@ function loadProduce(): Map<string, Set<string>> {
 
 /**
  * The characters other than `c` whose presence in a text lets toSimplifiedChinese(text) contain
- * `c` — every character of a table entry whose replacement contains `c`, followed back through
- * the chained stages (a superset: context is ignored). A text holding neither `c` nor any of
+ * `c` — for every table entry that writes `c`, a character its key needs, followed back through
+ * the chained stages (context is ignored, so more than the converter would ever need). A text holding neither `c` nor any of
  * these converts to one without `c`; exact matching uses that to skip converting passages that
  * cannot contain a phrase (analyzer.test.ts checks it against the converter).
  */
