@@ -6,7 +6,7 @@
 //   node --import tsx bench/server-load.ts [--chunks 100000[,1000000]] [--embedder e5-shaped|tiny]
 //        [--workers 0,auto] [--duration 10] [--connections 1,8,32] [--chat-connections 32]
 //        [--delay 200] [--embed-delay 10] [--chat-embedders local,openai] [--skip-chat]
-//        [--seed 42] [--out bench/out] [--query-cache 0]
+//        [--seed 42] [--out bench/out] [--query-cache 0] [--store DIR]
 //
 // Setup (cached under <out>/server-load-<chunks>-<embedder>/, reused by later runs):
 //   a store with N chunks of demo text (zh + en; kinds, dates, tags, 15% ACL-restricted docs),
@@ -20,6 +20,10 @@
 //   embeddings server: bench/fixtures/embeddings-server.ts in its own process, a fixed
 //   --embed-delay ms per request (a GPU embeddings server's cost), the index aliased to its id
 //   (bench/fixtures/index-alias.ts).
+// --store DIR: instead of the generated corpus, an existing data folder (DIR/kb.sqlite, its bm25/
+//   engine version and DIR/queries.json, e.g. bench/bm25.ts's --replicate 30 store of 3M chunks).
+//   Without a dense index version there only the BM25 scenario runs (no hybrid, no chat): what it
+//   measures is the server's peak RSS and BM25 throughput at that size.
 // Query-vector cache (retrieval.query_cache_size, per worker): 0 by default here, so every
 //   request pays its query embedding — the mix has ≤ 2,000 distinct questions, and a cache would
 //   turn repeats into free requests the capacity figure should not count on.
@@ -54,11 +58,12 @@ import { parseFlags } from './fixtures/flags.ts';
 import { aliasActiveIndex, dropIndexAliases } from './fixtures/index-alias.ts';
 import { resolveWorkerCount } from '../src/retrieval/pool/size.ts';
 import { syncBm25Index } from '../src/bm25/versions.ts';
+import { activeVersion } from '../src/vector/versions.ts';
 
 const flags = parseFlags;
 
 const f = flags(process.argv.slice(2));
-const known = new Set(['chunks', 'embedder', 'duration', 'connections', 'chat-connections', 'delay', 'skip-chat', 'seed', 'out', 'probe', 'workers', 'embed-delay', 'chat-embedders', 'query-cache']);
+const known = new Set(['chunks', 'embedder', 'duration', 'connections', 'chat-connections', 'delay', 'skip-chat', 'seed', 'out', 'probe', 'workers', 'embed-delay', 'chat-embedders', 'query-cache', 'store']);
 for (const k of f.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k} (known: ${[...known].join(', ')})`);
 const list = (k: string, d: string) =>
   (f.get(k) ?? d).split(',').map((x) => {
@@ -66,7 +71,16 @@ const list = (k: string, d: string) =>
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--${k}: "${x}" is not a positive integer`);
     return n;
   });
-const CHUNKS = list('chunks', '100000');
+// --store: the size is the store's (read once here; every row is labelled with it).
+const storeChunks = (dir: string): number => {
+  const db = openStore(path.join(path.resolve(dir), 'kb.sqlite'));
+  try {
+    return db.prepare('SELECT count(*) FROM chunks WHERE retired_at IS NULL').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+};
+const CHUNKS = f.has('store') ? [storeChunks(f.get('store')!)] : list('chunks', '100000');
 const CONNECTIONS = list('connections', '1,8,32');
 const [CHAT_CONNECTIONS] = list('chat-connections', '32');
 const [DURATION] = list('duration', '10');
@@ -90,6 +104,7 @@ const CHAT_EMBEDDERS = (f.get('chat-embedders') ?? 'local,openai').split(',');
 for (const e of CHAT_EMBEDDERS) if (e !== 'local' && e !== 'openai') throw new Error(`--chat-embedders: "${e}" is not local or openai`);
 const placement = (w: 'auto' | number) => (w === 0 ? 'in-process' : `workers=${w === 'auto' ? `auto(${resolveWorkerCount('auto')})` : w}`);
 const OUT = path.resolve(f.get('out') ?? 'bench/out');
+const STORE = f.has('store') ? path.resolve(f.get('store')!) : null;
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -108,6 +123,7 @@ interface Prepared {
 }
 
 async function prepareStore(chunks: number, config: Config, modelId: string): Promise<Prepared> {
+  if (STORE) return existingStore(STORE);
   const dir = path.join(OUT, `server-load-${chunks}-${EMBEDDER}`);
   const dataDir = path.join(dir, 'data');
   const storeFile = path.join(dataDir, 'kb.sqlite');
@@ -136,6 +152,31 @@ async function prepareStore(chunks: number, config: Config, modelId: string): Pr
   fs.writeFileSync(marker, JSON.stringify(stats));
   log(`built: text ${stats.text_seconds.toFixed(1)} s, HNSW ${stats.index_seconds.toFixed(1)} s (${Math.round(stats.vectors / stats.index_seconds)} vec/s)`);
   return { dir, dataDir, storeFile, stats };
+}
+
+/** --store: an existing data folder, its size and question mix read from it. */
+function existingStore(dir: string): Prepared {
+  const storeFile = path.join(dir, 'kb.sqlite');
+  const db = openStore(storeFile);
+  try {
+    const count = (sql: string) => db.prepare(sql).pluck().get() as number;
+    const kinds = Object.fromEntries(db.prepare('SELECT kind, count(*) FROM documents WHERE deleted_at IS NULL GROUP BY kind').raw().all() as [string, number][]);
+    const stats: ServerCorpusStats = {
+      documents: count('SELECT count(*) FROM documents WHERE deleted_at IS NULL'),
+      chunks: count('SELECT count(*) FROM chunks WHERE retired_at IS NULL'),
+      kinds,
+      acl_restricted_docs: count("SELECT count(*) FROM documents WHERE deleted_at IS NULL AND acl_groups != '[]'"),
+      text_seconds: NaN,
+      index_seconds: NaN,
+      vectors: count('SELECT count(*) FROM chunks WHERE vector_label IS NOT NULL'),
+      queries: JSON.parse(fs.readFileSync(path.join(dir, 'queries.json'), 'utf8')) as string[],
+    };
+    log(`using the existing store ${dir}: ${stats.chunks} chunks, ${stats.vectors} with vectors`);
+    ensureBm25Version(storeFile, dir);
+    return { dir, dataDir: dir, storeFile, stats };
+  } finally {
+    db.close();
+  }
 }
 
 /**
@@ -373,8 +414,12 @@ try {
   for (const chunks of CHUNKS) {
     const prepared = await prepareStore(chunks, benchConfig(path.join(OUT, 'unused'), upstream.url), MODEL_ID);
     const queries = prepared.stats.queries;
-    log(`${chunks} chunks: ${prepared.stats.documents} documents (${JSON.stringify(prepared.stats.kinds)}), ${queries.length} distinct questions in the mix`);
+    log(`${prepared.stats.chunks} chunks: ${prepared.stats.documents} documents (${JSON.stringify(prepared.stats.kinds)}), ${queries.length} distinct questions in the mix`);
     const db: DB = openStore(prepared.storeFile);
+    // A store without a dense index (--store) measures BM25 and memory only.
+    const hasDense = activeVersion(db) !== null;
+    const chatToo = hasDense && !SKIP_CHAT;
+    if (!hasDense) log('no dense index version in this store: only the BM25 scenario runs (no hybrid, no chat)');
     db.prepare('DELETE FROM api_keys').run(); // keyless store at rest: a crashed earlier run may have left one
     dropIndexAliases(db, MODEL_ID); // … or an aliased index version
     const hybrid = retrieveBodies(queries, 'hybrid');
@@ -384,7 +429,7 @@ try {
       // Baselines shared by every placement: the fixed-delay upstream without us.
       let direct: Awaited<ReturnType<typeof runLoad>> | null = null;
       let sDirect: Awaited<ReturnType<typeof runLoad>> | null = null;
-      if (!SKIP_CHAT) {
+      if (chatToo) {
         direct = await runLoad({ mode: 'autocannon', url: upstreamBase, path: '/v1/chat/completions', bodies: chatBodies(queries, 'bench-model', false), connections: CHAT_CONNECTIONS, durationS: DURATION, seed: 1 });
         record(chunks, '-', `chat direct to upstream (${DELAY} ms)`, CHAT_CONNECTIONS, direct);
         sDirect = await runLoad({ mode: 'ttfb', url: upstreamBase, path: '/v1/chat/completions', bodies: chatBodies(queries, 'bench-model', true), connections: CHAT_CONNECTIONS, durationS: DURATION, seed: 2 });
@@ -397,11 +442,14 @@ try {
         const rssBefore = Math.round(process.memoryUsage.rss() / 2 ** 20);
         const { peakMiB } = await withPeakRss(async () => {
           // 1. No auth → groups null → the unrestricted fast path (baseline for the ACL filter cost).
-          let server = await serve(config, db, `${where}, auth off`);
-          await probe(server, {}, hybrid, 20); // warm-up: embedder load, JIT (every worker)
-          probes[`${chunks}/${where}/hybrid-open`] = requireDense(await probe(server, {}, hybrid, PROBE));
-          for (const c of CONNECTIONS) record(chunks, where, 'retrieve hybrid, no auth', c, await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/retrieve', bodies: hybrid, connections: c, durationS: DURATION, seed: c }));
-          await stop(server);
+          let server: RunningServer;
+          if (hasDense) {
+            server = await serve(config, db, `${where}, auth off`);
+            await probe(server, {}, hybrid, 20); // warm-up: embedder load, JIT (every worker)
+            probes[`${chunks}/${where}/hybrid-open`] = requireDense(await probe(server, {}, hybrid, PROBE));
+            for (const c of CONNECTIONS) record(chunks, where, 'retrieve hybrid, no auth', c, await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/retrieve', bodies: hybrid, connections: c, durationS: DURATION, seed: c }));
+            await stop(server);
+          }
 
           // 2. API key with ACL groups → every request filtered (catalog mask + filtered HNSW walk).
           const { secret } = createKey(db, { name: 'bench', scopes: ['chat', 'retrieve'], groups: ACL_GROUPS });
@@ -409,13 +457,15 @@ try {
           try {
             // auth.mode is explicit (never inferred from the keys that exist): turn it on for this leg.
             server = await serve({ ...config, auth: { ...config.auth, mode: 'required' } }, db, `${where}, API key with groups ${ACL_GROUPS}`);
-            await probe(server, auth, hybrid, 20);
-            probes[`${chunks}/${where}/hybrid-acl`] = requireDense(await probe(server, auth, hybrid, PROBE));
+            if (hasDense) {
+              await probe(server, auth, hybrid, 20);
+              probes[`${chunks}/${where}/hybrid-acl`] = requireDense(await probe(server, auth, hybrid, PROBE));
+            } else await probe(server, auth, bm25, 20);
             probes[`${chunks}/${where}/bm25-acl`] = await probe(server, auth, bm25, Math.min(PROBE, 100));
-            for (const c of CONNECTIONS) record(chunks, where, 'retrieve hybrid, key+ACL', c, await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/retrieve', headers: auth, bodies: hybrid, connections: c, durationS: DURATION, seed: c }));
+            if (hasDense) for (const c of CONNECTIONS) record(chunks, where, 'retrieve hybrid, key+ACL', c, await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/retrieve', headers: auth, bodies: hybrid, connections: c, durationS: DURATION, seed: c }));
             for (const c of CONNECTIONS) record(chunks, where, 'retrieve bm25, key+ACL', c, await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/retrieve', headers: auth, bodies: bm25, connections: c, durationS: DURATION, seed: c }));
 
-            if (!SKIP_CHAT) {
+            if (chatToo) {
               const c = CHAT_CONNECTIONS;
               const chat = async (embedder: string) => {
                 const ours = await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/chat/completions', headers: auth, bodies: chatBodies(queries, 'kb-assistant', false), connections: c, durationS: DURATION, seed: 1 });
