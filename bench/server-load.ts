@@ -73,14 +73,15 @@ const list = (k: string, d: string) =>
   });
 // --store: the size is the store's (read once here; every row is labelled with it).
 const storeChunks = (dir: string): number => {
-  const db = openStore(path.join(path.resolve(dir), 'kb.sqlite'));
+  const db = openStore(path.join(dir, 'kb.sqlite'));
   try {
     return db.prepare('SELECT count(*) FROM chunks WHERE retired_at IS NULL').pluck().get() as number;
   } finally {
     db.close();
   }
 };
-const CHUNKS = f.has('store') ? [storeChunks(f.get('store')!)] : list('chunks', '100000');
+const STORE = f.has('store') ? path.resolve(f.get('store')!) : null;
+const CHUNKS = STORE ? [storeChunks(STORE)] : list('chunks', '100000');
 const CONNECTIONS = list('connections', '1,8,32');
 const [CHAT_CONNECTIONS] = list('chat-connections', '32');
 const [DURATION] = list('duration', '10');
@@ -104,7 +105,6 @@ const CHAT_EMBEDDERS = (f.get('chat-embedders') ?? 'local,openai').split(',');
 for (const e of CHAT_EMBEDDERS) if (e !== 'local' && e !== 'openai') throw new Error(`--chat-embedders: "${e}" is not local or openai`);
 const placement = (w: 'auto' | number) => (w === 0 ? 'in-process' : `workers=${w === 'auto' ? `auto(${resolveWorkerCount('auto')})` : w}`);
 const OUT = path.resolve(f.get('out') ?? 'bench/out');
-const STORE = f.has('store') ? path.resolve(f.get('store')!) : null;
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -123,7 +123,7 @@ interface Prepared {
 }
 
 async function prepareStore(chunks: number, config: Config, modelId: string): Promise<Prepared> {
-  if (STORE) return existingStore(STORE);
+  if (STORE) return existingStore(STORE, chunks);
   const dir = path.join(OUT, `server-load-${chunks}-${EMBEDDER}`);
   const dataDir = path.join(dir, 'data');
   const storeFile = path.join(dataDir, 'kb.sqlite');
@@ -154,8 +154,8 @@ async function prepareStore(chunks: number, config: Config, modelId: string): Pr
   return { dir, dataDir, storeFile, stats };
 }
 
-/** --store: an existing data folder, its size and question mix read from it. */
-function existingStore(dir: string): Prepared {
+/** --store: an existing data folder (of `chunks` live chunks, counted at start), its question mix read from it. */
+function existingStore(dir: string, chunks: number): Prepared {
   const storeFile = path.join(dir, 'kb.sqlite');
   const db = openStore(storeFile);
   try {
@@ -163,7 +163,7 @@ function existingStore(dir: string): Prepared {
     const kinds = Object.fromEntries(db.prepare('SELECT kind, count(*) FROM documents WHERE deleted_at IS NULL GROUP BY kind').raw().all() as [string, number][]);
     const stats: ServerCorpusStats = {
       documents: count('SELECT count(*) FROM documents WHERE deleted_at IS NULL'),
-      chunks: count('SELECT count(*) FROM chunks WHERE retired_at IS NULL'),
+      chunks,
       kinds,
       acl_restricted_docs: count("SELECT count(*) FROM documents WHERE deleted_at IS NULL AND acl_groups != '[]'"),
       text_seconds: NaN,

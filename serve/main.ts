@@ -12,7 +12,7 @@ import { openRetriever } from '../src/retrieval/open.ts';
 import { warmUpAnalyzer } from '../src/text/analyzer.ts';
 import { RetrievalPool } from '../src/retrieval/pool/pool.ts';
 import { prefetchQueryModel } from '../src/retrieval/pool/prefetch.ts';
-import { cores, resolveEmbeddingThreads, resolveWorkerConcurrency, resolveWorkerCount, usableMemory, WORKER_BASE_BYTES } from '../src/retrieval/pool/size.ts';
+import { cores, resolveEmbeddingThreads, resolveWorkerConcurrency, resolveWorkerCount, usableMemory, AUTO_MEMORY_SHARE, WORKER_BASE_BYTES } from '../src/retrieval/pool/size.ts';
 import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
 import { activeVersion } from '../src/vector/versions.ts';
@@ -206,10 +206,10 @@ function indexCopyBytes(config: Config, db: DB): number {
  */
 function warnIndexCopies(indexBytes: number, workers: number, log: Logger): void {
   const total = (indexBytes + WORKER_BASE_BYTES) * workers;
-  if (indexBytes > 0 && total > usableMemory() * 0.6) {
+  if (indexBytes > 0 && total > usableMemory() * AUTO_MEMORY_SHARE) {
     log.warn(
       { workers, index_copy_mib: mib(indexBytes), copies_mib: mib(total), memory_mib: mib(usableMemory()) },
-      "every retrieval worker loads its own copy of the dense and BM25 indexes: together they need more than 60% of this machine's memory; lower server.retrieval_workers (or use auto) if memory is short",
+      `every retrieval worker loads its own copy of the dense and BM25 indexes: together they need more than ${AUTO_MEMORY_SHARE * 100}% of this machine's memory; lower server.retrieval_workers (or use auto) if memory is short`,
     );
   }
 }

@@ -100,12 +100,12 @@ export function conversionSources(c: string): readonly string[] {
   if (out) return out;
   produce ??= loadProduce();
   const seen = new Set<string>([c]);
-  const todo = [c];
-  while (todo.length > 0) {
-    for (const src of produce.get(todo.pop()!) ?? []) {
+  const frontier = [c];
+  while (frontier.length > 0) {
+    for (const src of produce.get(frontier.pop()!) ?? []) {
       if (!seen.has(src)) {
         seen.add(src);
-        todo.push(src);
+        frontier.push(src);
       }
     }
   }
