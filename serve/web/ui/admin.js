@@ -29,6 +29,7 @@ const content = document.getElementById('content');
 const nav = document.getElementById('sidenav');
 let cleanup = null;
 let ctx = null;
+let routeSeq = 0;
 
 function route() {
   const [name = 'overview', ...args] = location.hash.replace(/^#\/?/, '').split('/');
@@ -39,10 +40,17 @@ function route() {
   clear(content);
   document.title = `${t(entry[0])} · ${t('admin')}`;
   content.dataset.page = entry[0];
+  // data-loaded marks THIS route's page as rendered: cleared first (#runs/12 and #runs are both the
+  // runs page, so a stale mark would claim the list loaded before it had), and set only by the
+  // latest route (an earlier, slower load must not set it for a later one).
+  delete content.dataset.loaded;
+  const current = ++routeSeq;
   Promise.resolve(entry[1](content, { ...ctx, args: args.map(decodeURIComponent) }))
     .then((c) => (cleanup = c))
     .catch((err) => content.append(h('p.notice.notice-bad', { role: 'alert' }, `${t('errorPrefix')}: ${err.message}`)))
-    .finally(() => (content.dataset.loaded = entry[0]));
+    .finally(() => {
+      if (current === routeSeq) content.dataset.loaded = entry[0];
+    });
 }
 
 async function main() {
