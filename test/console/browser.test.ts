@@ -157,6 +157,30 @@ describe.skipIf(!executablePath)('web console in Chromium', () => {
     await ctx.close();
   });
 
+  it('keeps citations working when the last streamed text is drawn after the answer is final (slow frames)', async () => {
+    const { ctx, page, errors } = await newPage(s.secrets.sales);
+    // A loaded machine: animation frames arrive 400 ms late. A redraw queued by the last streamed
+    // delta then runs after the final render — it used to replace the citation buttons with ones
+    // that knew no citations, so clicking [1] opened nothing.
+    await ctx.addInitScript(() => {
+      window.requestAnimationFrame = (cb) => window.setTimeout(() => cb(performance.now()), 400);
+      window.cancelAnimationFrame = (id) => window.clearTimeout(id);
+    });
+    await page.goto(`${s.url}/`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    await page.locator('#question').fill('Which company launched a battery product in Shanghai?');
+    await page.keyboard.press('Enter');
+    await page.locator('#send:not([hidden])').waitFor();
+    await page.waitForTimeout(600); // past any late frame
+    const answer = page.locator('.msg.assistant').last();
+    await expect.poll(() => answer.locator('.answer').textContent()).toMatch(/launched a new product in Shanghai/);
+    await answer.locator('.answer button.cite').first().click();
+    await page.locator('dialog.passage mark').first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('dialog.passage mark').first().textContent()).toMatch(/launched a new battery product in Shanghai/);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+
   it('says in words when the answer is extractive, and works by keyboard alone', async () => {
     const { ctx, page, errors } = await newPage(s.secrets.sales);
     await page.goto(`${s.url}/`);

@@ -175,7 +175,9 @@ async function ask(question) {
       signal: ctrl.signal,
       body: { model: els.assistant.value, stream: true, messages: history },
     });
-    let pending = false;
+    // A redraw waiting for the next frame; cancelled once the answer is final, or it would fire
+    // after finish() and put back citation buttons that know no citations (a click opened nothing).
+    let frame = 0;
     await readSse(res, ({ data }) => {
       if (data === '[DONE]' || typeof data !== 'object') return;
       if (data.error) throw new Error(t('streamFailed', { msg: data.error.message }));
@@ -191,15 +193,15 @@ async function ask(question) {
         content += d.content;
         ui.status.hidden = true;
         // Redraw at most once per frame: long answers stay smooth.
-        if (!pending) {
-          pending = true;
-          requestAnimationFrame(() => {
-            pending = false;
+        if (!frame) {
+          frame = requestAnimationFrame(() => {
+            frame = 0;
             draw(content);
           });
         }
       }
     });
+    cancelAnimationFrame(frame);
     const turn = { question, content, reasoning, citations, kb };
     finish(ui, turn);
     if (kb?.mode === 'generated') ui.card.classList.add('generated');
