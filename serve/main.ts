@@ -17,6 +17,7 @@ import type { Retriever } from '../src/retrieval/types.ts';
 import { openStore, type DB } from '../src/store/index.ts';
 import { activeVersion } from '../src/vector/versions.ts';
 import { activeBm25Version } from '../src/bm25/versions.ts';
+import { segmentMemoryBytes } from '../src/bm25/segment.ts';
 import { createApp, type KbApp } from './app.ts';
 import { answerClientErrors } from './client-error.ts';
 import type { IndexStatusProvider, StartIngestion } from './deps.ts';
@@ -183,19 +184,22 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 /**
- * Bytes of the active dense (HNSW) and BM25 index files: what every retrieval worker loads a
- * copy of. 0 for an index not built yet or a file the readers will report missing.
+ * Bytes of the active dense (HNSW) and BM25 indexes in memory: what every retrieval worker loads
+ * a copy of — the HNSW file as it is, the BM25 version with its postings decoded (≈ 2× its file).
+ * 0 for an index not built yet or an HNSW file the reader will report missing.
  */
 function indexCopyBytes(config: Config, db: DB): number {
   let bytes = 0;
-  for (const file of [activeVersion(db)?.file, activeBm25Version(db)?.file]) {
-    if (!file) continue;
+  const dense = activeVersion(db)?.file;
+  if (dense) {
     try {
-      bytes += fs.statSync(path.join(config.data_dir, file)).size;
+      bytes += fs.statSync(path.join(config.data_dir, dense)).size;
     } catch {
       // the reader reports a missing file itself
     }
   }
+  const bm25 = activeBm25Version(db);
+  if (bm25) bytes += segmentMemoryBytes(bm25);
   return bytes;
 }
 

@@ -7,7 +7,7 @@ import type { DocMaskSpec } from '../retrieval/catalog.ts';
 import { Bm25Builder, type BuildRow } from './builder.ts';
 import { compileDocFilter } from './filter.ts';
 import { FTS5_BM25, type Bm25Params } from './scoring.ts';
-import { Bm25Segment } from './segment.ts';
+import { Bm25Segment, segmentMemoryBytes } from './segment.ts';
 
 // The engine's top-k must equal a brute-force BM25 written out plainly here, on random corpora
 // (Chinese, English, mixed; Zipf-skewed term frequencies so common terms span many 128-posting
@@ -91,10 +91,13 @@ function build(docs: Doc[], rows: Row[], params?: Bm25Params): Bm25Segment {
   const fd = fs.openSync(file, 'w');
   builder.writeTo(fd);
   fs.closeSync(fd);
-  const seg = new Bm25Segment(fs.readFileSync(file), file);
+  const buf = fs.readFileSync(file);
   fs.rmSync(file);
-  return seg;
+  lastFile = buf;
+  return new Bm25Segment(buf, file);
 }
+/** The bytes of the file build() wrote last (for damage tests). */
+let lastFile: Buffer = Buffer.alloc(0);
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -247,6 +250,40 @@ describe('BM25 engine equals brute force', () => {
     expect(got.map((h) => h.chunkId)).toEqual(expected.map((h) => h.chunkId));
     expect(counters.candidates).toBe(10_200);
     expect(counters.postings).toBeLessThan(counters.candidates / 4);
+  });
+
+  it('keeps term frequencies of 255 and more exact (stored apart from the one-byte tfs)', () => {
+    const rows: Row[] = [{ kind: 'post', publishedMs: null, source: 's', tags: [], acl: [] }];
+    const docs: Doc[] = [254, 255, 256, 300, 70_000, 1, 3].map((tf, i) => ({ chunkId: i + 1, terms: [...Array(tf).fill('chip'), ...Array(10).fill('filler')], row: 0 }));
+    docs.push(...Array.from({ length: 20 }, (_, i) => ({ chunkId: 100 + i, terms: ['filler', 'other'], row: 0 })));
+    const seg = build(docs, rows);
+    const got = seg.search(['chip', 'filler'], 10);
+    const expected = bruteForce(docs, () => true, ['chip', 'filler'], 10);
+    expect(got.map((h) => h.chunkId)).toEqual(expected.map((h) => h.chunkId));
+    got.forEach((h, i) => expect(h.score).toBe(expected[i].score));
+  });
+
+  it('refuses a file whose postings disagree with its block table (structural check at load)', () => {
+    const docs: Doc[] = Array.from({ length: 200 }, (_, i) => ({ chunkId: i + 1, terms: ['chip', i % 3 ? 'market' : 'solar'], row: 0 }));
+    build(docs, [{ kind: 'post', publishedMs: null, source: 's', tags: [], acl: [] }]);
+    const good = lastFile;
+    const footerLen = good.readUInt32LE(good.length - 12);
+    const footer = JSON.parse(good.toString('utf8', good.length - 12 - footerLen, good.length - 12)) as { sections: Record<string, [number, number, string]> };
+    const [offset] = footer.sections.postings;
+    const bad = Buffer.from(good);
+    bad[offset] = bad[offset] === 0 ? 1 : 0; // the first doc delta of the first block: its docs shift by one
+    expect(() => new Bm25Segment(good, 'good.bm25')).not.toThrow();
+    expect(() => new Bm25Segment(bad, 'bad.bm25')).toThrow(/bad\.bm25: block 0 does not end at its recorded last document/);
+  });
+
+  it('estimates the memory of a loaded segment (worker sizing) at or above what it holds', () => {
+    const rnd = ((seed) => () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32))(7);
+    const docs: Doc[] = Array.from({ length: 5_000 }, (_, i) => ({ chunkId: i + 1, terms: Array.from({ length: 5 + Math.floor(rnd() * 40) }, () => EN[Math.floor(EN.length * rnd() ** 2)]), row: 0 }));
+    const seg = build(docs, [{ kind: 'post', publishedMs: null, source: 's', tags: [], acl: [] }]);
+    const held = Object.values(seg).reduce((sum: number, v) => sum + (ArrayBuffer.isView(v) ? v.byteLength : 0), 0);
+    const estimate = segmentMemoryBytes({ docs: seg.docs, postings: seg.postingsCount });
+    expect(estimate).toBeGreaterThanOrEqual(held);
+    expect(estimate).toBeLessThan(held * 1.5); // 1.04× on the 1M bench store (333 vs 321 MiB)
   });
 
   it('handles k = 0, unknown terms, empty corpora and rejects a bad k', () => {

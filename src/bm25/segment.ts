@@ -1,4 +1,4 @@
-import { BLOCK_SIZE, Bm25FileError, SectionReader, getVarints } from './format.ts';
+import { BLOCK_SIZE, Bm25FileError, SectionReader } from './format.ts';
 import { bm25Idf, bm25Norm } from './scoring.ts';
 
 // One loaded BM25 index version and its exact top-k search.
@@ -15,6 +15,11 @@ import { bm25Idf, bm25Norm } from './scoring.ts';
 //
 // Determinism: the final score of a document is summed in query-term order (the order FTS5 uses),
 // and ties are broken by chunk id ascending (docs are numbered in chunk id order).
+//
+// Memory: the file stores postings varint-compressed; a loaded segment holds them decoded in flat
+// arrays (doc i32 + tf u8 per posting, see pDoc) — ≈ 2× the file — because decoding blocks at
+// query time was ≈ 40% of a search (1M chunks: 1.27× faster searches, same results;
+// BENCHMARKS.md "BM25 leg at scale"). segmentMemoryBytes estimates it for worker sizing.
 
 export interface SearchHit {
   chunkId: number;
@@ -22,7 +27,7 @@ export interface SearchHit {
 }
 
 export interface SearchCounters {
-  /** Postings decoded (blocks touched × their size). */
+  /** Postings in the blocks the search entered (blocks entered × their size): the postings a block decoder would decode. */
   postings: number;
   /** Documents fully scored. */
   scored: number;
@@ -42,15 +47,18 @@ export interface SearchOptions {
 }
 
 const NONE = 0x7fffffff;
+/** pTf value meaning "look the tf up in bigTf" (a tf this large is rare: long repetitive chunks). */
+const TF_ESCAPE = 255;
 
 class Cursor {
-  readonly docs = new Int32Array(BLOCK_SIZE);
-  readonly tfs = new Int32Array(BLOCK_SIZE);
-  /** Current block (shallow position: may be ahead of the decoded one for non-essential lists). */
+  /** The segment's postings (absolute doc ids and tfs, see Bm25Segment). */
+  private readonly pDoc: Int32Array;
+  private readonly pTf: Uint8Array;
+  /** Current block (shallow position: may be ahead of the entered one for non-essential lists). */
   block: number;
   decoded = -1;
-  private tfPos = 0;
-  private tfReady = false;
+  /** Index in pDoc of the entered block's first posting. */
+  private start = 0;
   pos = 0;
   len = 0;
   doc = -1;
@@ -66,39 +74,29 @@ class Cursor {
     readonly max: number,
     private readonly counters: SearchCounters,
   ) {
+    this.pDoc = seg.pDoc;
+    this.pTf = seg.pTf;
     this.first = seg.termBlock[term];
     this.end = this.first + Math.ceil(seg.termDf[term] / BLOCK_SIZE);
     this.block = this.first;
-    this.decode();
+    this.enter();
   }
 
-  private decode(): void {
+  /** Enters the current block: nothing to decode, the postings are flat arrays. */
+  private enter(): void {
     const seg = this.seg;
     const b = this.block;
-    const p = seg.postings;
-    const count = b === this.end - 1 ? seg.termDf[this.term] - (b - this.first) * BLOCK_SIZE : BLOCK_SIZE;
-    // Doc ids are stored as deltas from the previous one (the block's first from the last of the block before).
-    const pos = getVarints(p, seg.blockOffset[b], count, this.docs);
-    let doc = b === this.first ? -1 : seg.blockLast[b - 1];
-    for (let i = 0; i < count; i++) this.docs[i] = doc += this.docs[i];
-    // The tfs follow; most probes of a non-essential list miss, so they are decoded on demand.
-    this.tfPos = pos;
-    this.tfReady = false;
+    this.start = seg.blockStart[b];
+    this.len = b === this.end - 1 ? seg.termDf[this.term] - (b - this.first) * BLOCK_SIZE : BLOCK_SIZE;
     this.decoded = b;
-    this.len = count;
     this.pos = 0;
-    this.doc = this.docs[0];
-    this.counters.postings += count;
-  }
-
-  private decodeTfs(): void {
-    getVarints(this.seg.postings, this.tfPos, this.len, this.tfs);
-    this.tfReady = true;
+    this.doc = this.pDoc[this.start];
+    this.counters.postings += this.len;
   }
 
   next(): void {
-    if (++this.pos < this.len) this.doc = this.docs[this.pos];
-    else if (++this.block < this.end) this.decode();
+    if (++this.pos < this.len) this.doc = this.pDoc[this.start + this.pos];
+    else if (++this.block < this.end) this.enter();
     else this.doc = NONE;
   }
 
@@ -116,14 +114,18 @@ class Cursor {
       this.doc = NONE;
       return;
     }
-    if (this.decoded !== this.block) this.decode();
-    while (this.docs[this.pos] < target) this.pos++; // the block's last doc is ≥ target
-    this.doc = this.docs[this.pos];
+    if (this.decoded !== this.block) this.enter();
+    const d = this.pDoc;
+    let i = this.start + this.pos;
+    while (d[i] < target) i++; // the block's last doc is ≥ target
+    this.pos = i - this.start;
+    this.doc = d[i];
   }
 
   get tf(): number {
-    if (!this.tfReady) this.decodeTfs();
-    return this.tfs[this.pos];
+    const i = this.start + this.pos;
+    const v = this.pTf[i];
+    return v < TF_ESCAPE ? v : this.seg.bigTf.get(i)!;
   }
 }
 
@@ -186,6 +188,13 @@ class TopK {
   }
 }
 
+/** Bytes a loaded segment of this many chunks and postings holds (the decoded postings dominate). */
+export function segmentMemoryBytes(v: { docs: number; postings: number }): number {
+  // Per posting: doc i32 + tf u8; per block (≤ postings/64 + one per term, counted generously):
+  // last doc, start, max; per chunk: chunk id, length, row, norm (+ ≤ 1 row's filter columns).
+  return v.postings * 5 + Math.ceil(v.postings / 32) * 16 + v.docs * 48;
+}
+
 export class Bm25Segment {
   readonly docs: number;
   readonly avgdl: number;
@@ -193,9 +202,18 @@ export class Bm25Segment {
   readonly b: number;
   readonly totalTokens: number;
   readonly postingsCount: number;
-  readonly postings: Uint8Array;
+  /**
+   * The postings, decoded once at load into flat arrays: absolute doc number and tf per posting,
+   * block b's postings from blockStart[b] on (BLOCK_SIZE of them, fewer in a term's last). The file keeps them varint-
+   * compressed (≈ 2.9 bytes a posting); decoding them per block at query time was ≈ 40% of a
+   * search at 1M chunks, so the served copy spends ≈ 5 bytes a posting instead (doc i32 + tf u8,
+   * tfs ≥ 255 in bigTf) and a search reads them in place.
+   */
+  readonly pDoc: Int32Array;
+  readonly pTf: Uint8Array;
+  readonly bigTf = new Map<number, number>();
+  readonly blockStart: Uint32Array;
   readonly blockLast: Uint32Array;
-  readonly blockOffset: Uint32Array;
   readonly blockMax: Float64Array;
   readonly termDf: Uint32Array;
   readonly termBlock: Uint32Array;
@@ -228,13 +246,13 @@ export class Bm25Segment {
     this.b = num(m.b, 'b', file);
     if (m.block_size !== BLOCK_SIZE) throw new Bm25FileError(file, `block size ${String(m.block_size)} (expected ${BLOCK_SIZE})`);
     this.avgdl = this.docs > 0 ? this.totalTokens / this.docs : 0;
-    this.postings = r.bytes('postings');
-    this.blockLast = r.u32('block_last');
-    this.blockOffset = r.u32('block_offset');
-    this.blockMax = r.f64('block_max');
-    this.termDf = r.u32('term_df');
-    this.termBlock = r.u32('term_block');
-    this.termMax = r.f64('term_max');
+    // Every array is copied out of the file's buffer, so the buffer (mostly compressed postings)
+    // is garbage once the constructor returns.
+    this.blockLast = r.u32('block_last').slice();
+    this.blockMax = r.f64('block_max').slice();
+    this.termDf = r.u32('term_df').slice();
+    this.termBlock = r.u32('term_block').slice();
+    this.termMax = r.f64('term_max').slice();
     const textOff = r.u32('term_text_offset');
     const text = r.bytes('term_text');
     const T = this.termDf.length;
@@ -242,23 +260,83 @@ export class Bm25Segment {
     const decoder = new TextDecoder();
     this.terms = new Array<string>(T);
     for (let i = 0; i < T; i++) this.terms[i] = decoder.decode(text.subarray(textOff[i], textOff[i + 1]));
-    this.docChunk = r.f64('doc_chunk');
-    this.docLen = r.u32('doc_len');
-    this.docRow = r.u32('doc_row');
+    this.docChunk = r.f64('doc_chunk').slice();
+    this.docLen = r.u32('doc_len').slice();
+    this.docRow = r.u32('doc_row').slice();
     if (this.docChunk.length !== this.docs || this.docLen.length !== this.docs || this.docRow.length !== this.docs) throw new Bm25FileError(file, 'document columns disagree');
-    this.rowKind = r.u8('row_kind');
-    this.rowPublished = r.f64('row_published');
-    this.rowSource = r.u32('row_source');
-    this.rowTagOffset = r.u32('row_tag_offset');
-    this.rowTag = r.u32('row_tag');
-    this.rowAclOffset = r.u32('row_acl_offset');
-    this.rowAcl = r.u32('row_acl');
+    this.rowKind = r.u8('row_kind').slice();
+    this.rowPublished = r.f64('row_published').slice();
+    this.rowSource = r.u32('row_source').slice();
+    this.rowTagOffset = r.u32('row_tag_offset').slice();
+    this.rowTag = r.u32('row_tag').slice();
+    this.rowAclOffset = r.u32('row_acl_offset').slice();
+    this.rowAcl = r.u32('row_acl').slice();
     this.sources = strings(m.sources, 'sources', file);
     this.tags = strings(m.tags, 'tags', file);
     this.groups = strings(m.groups, 'groups', file);
+    ({ pDoc: this.pDoc, pTf: this.pTf, blockStart: this.blockStart } = this.expandPostings(r.bytes('postings'), r.u32('block_offset'), file));
     const params = { k1: this.k1, b: this.b };
     this.norm = new Float64Array(this.docs);
     for (let d = 0; d < this.docs; d++) this.norm[d] = bm25Norm(this.docLen[d], this.avgdl, params);
+  }
+
+  /** Decodes every block (doc deltas, then tfs) into flat arrays; checks the counts against the footer. */
+  private expandPostings(bytes: Uint8Array, blockOffset: Uint32Array, file: string): { pDoc: Int32Array; pTf: Uint8Array; blockStart: Uint32Array } {
+    const blocks = this.blockLast.length;
+    if (blockOffset.length !== blocks || this.blockMax.length !== blocks) throw new Bm25FileError(file, 'block table sizes disagree');
+    const pDoc = new Int32Array(this.postingsCount);
+    const pTf = new Uint8Array(this.postingsCount);
+    const blockStart = new Uint32Array(blocks);
+    let at = 0;
+    for (let t = 0; t < this.termDf.length; t++) {
+      const df = this.termDf[t];
+      const first = this.termBlock[t];
+      const nb = Math.ceil(df / BLOCK_SIZE);
+      if (first + nb > blocks || at + df > this.postingsCount) throw new Bm25FileError(file, `term ${t}'s blocks are out of bounds`);
+      let doc = -1;
+      for (let b = first; b < first + nb; b++) {
+        const count = b === first + nb - 1 ? df - (b - first) * BLOCK_SIZE : BLOCK_SIZE;
+        blockStart[b] = at;
+        // Unsigned LEB128 (format.ts's putVarint), decoded in place: doc deltas, then tfs.
+        let pos = blockOffset[b];
+        for (let i = at; i < at + count; i++) {
+          let v = bytes[pos++];
+          if (v & 0x80) {
+            v &= 0x7f;
+            let shift = 7;
+            let byte: number;
+            do {
+              byte = bytes[pos++];
+              v += (byte & 0x7f) * 2 ** shift;
+              shift += 7;
+            } while (byte & 0x80);
+          }
+          pDoc[i] = doc += v;
+        }
+        if (doc !== this.blockLast[b]) throw new Bm25FileError(file, `block ${b} does not end at its recorded last document`);
+        for (let i = at; i < at + count; i++) {
+          let v = bytes[pos++];
+          if (v & 0x80) {
+            v &= 0x7f;
+            let shift = 7;
+            let byte: number;
+            do {
+              byte = bytes[pos++];
+              v += (byte & 0x7f) * 2 ** shift;
+              shift += 7;
+            } while (byte & 0x80);
+          }
+          if (v < TF_ESCAPE) pTf[i] = v;
+          else {
+            pTf[i] = TF_ESCAPE;
+            this.bigTf.set(i, v);
+          }
+        }
+        at += count;
+      }
+    }
+    if (at !== this.postingsCount) throw new Bm25FileError(file, `holds ${at} postings, the footer says ${this.postingsCount}`);
+    return { pDoc, pTf, blockStart };
   }
 
   /** Index of a term in the sorted dictionary, -1 when absent. */
