@@ -11,6 +11,11 @@ const roundTrip = (values: number[]) => {
   for (const v of values) end = putVarint(buf, end, v);
   const out = new Int32Array(values.length);
   expect(getVarints(buf, 0, values.length, out)).toBe(end);
+  // The same values decoded into the middle of a larger array leave its other slots alone.
+  const wide = new Int32Array(values.length + 5).fill(-7);
+  expect(getVarints(buf, 0, values.length, wide, 3)).toBe(end);
+  expect([...wide.subarray(0, 3), ...wide.subarray(3 + values.length)]).toEqual([-7, -7, -7, -7, -7]);
+  expect([...wide.subarray(3, 3 + values.length)]).toEqual([...out]);
   return [...out];
 };
 

@@ -173,11 +173,11 @@ function view<T>(buf: Buffer, off: number, len: number, size: number, C: new (b:
 
 /**
  * Decodes `count` unsigned LEB128 values (as putVarint writes them) from `src` at `pos` into
- * `out[0..count)`. Returns the new position. One-byte values (most deltas and tfs) take the
+ * `out[at..at + count)`. Returns the new position. One-byte values (most deltas and tfs) take the
  * short path.
  */
-export function getVarints(src: Uint8Array, pos: number, count: number, out: Int32Array): number {
-  for (let i = 0; i < count; i++) {
+export function getVarints(src: Uint8Array, pos: number, count: number, out: Int32Array, at = 0): number {
+  for (let i = at; i < at + count; i++) {
     let v = src[pos++];
     if (v & 0x80) {
       v &= 0x7f;

@@ -1,4 +1,4 @@
-import { BLOCK_SIZE, Bm25FileError, SectionReader } from './format.ts';
+import { BLOCK_SIZE, Bm25FileError, SectionReader, getVarints } from './format.ts';
 import { bm25Idf, bm25Norm } from './scoring.ts';
 
 // One loaded BM25 index version and its exact top-k search.
@@ -287,6 +287,7 @@ export class Bm25Segment {
     const pDoc = new Int32Array(this.postingsCount);
     const pTf = new Uint8Array(this.postingsCount);
     const blockStart = new Uint32Array(blocks);
+    const tfs = new Int32Array(BLOCK_SIZE);
     let at = 0;
     for (let t = 0; t < this.termDf.length; t++) {
       const df = this.termDf[t];
@@ -297,39 +298,17 @@ export class Bm25Segment {
       for (let b = first; b < first + nb; b++) {
         const count = b === first + nb - 1 ? df - (b - first) * BLOCK_SIZE : BLOCK_SIZE;
         blockStart[b] = at;
-        // Unsigned LEB128 (format.ts's putVarint), decoded in place: doc deltas, then tfs.
-        let pos = blockOffset[b];
-        for (let i = at; i < at + count; i++) {
-          let v = bytes[pos++];
-          if (v & 0x80) {
-            v &= 0x7f;
-            let shift = 7;
-            let byte: number;
-            do {
-              byte = bytes[pos++];
-              v += (byte & 0x7f) * 2 ** shift;
-              shift += 7;
-            } while (byte & 0x80);
-          }
-          pDoc[i] = doc += v;
-        }
+        // Doc deltas (from the previous block's last doc), then tfs.
+        const pos = getVarints(bytes, blockOffset[b], count, pDoc, at);
+        for (let i = at; i < at + count; i++) pDoc[i] = doc += pDoc[i];
         if (doc !== this.blockLast[b]) throw new Bm25FileError(file, `block ${b} does not end at its recorded last document`);
-        for (let i = at; i < at + count; i++) {
-          let v = bytes[pos++];
-          if (v & 0x80) {
-            v &= 0x7f;
-            let shift = 7;
-            let byte: number;
-            do {
-              byte = bytes[pos++];
-              v += (byte & 0x7f) * 2 ** shift;
-              shift += 7;
-            } while (byte & 0x80);
-          }
-          if (v < TF_ESCAPE) pTf[i] = v;
+        getVarints(bytes, pos, count, tfs);
+        for (let i = 0; i < count; i++) {
+          const tf = tfs[i];
+          if (tf < TF_ESCAPE) pTf[at + i] = tf;
           else {
-            pTf[i] = TF_ESCAPE;
-            this.bigTf.set(i, v);
+            pTf[at + i] = TF_ESCAPE;
+            this.bigTf.set(at + i, tf);
           }
         }
         at += count;
