@@ -263,7 +263,25 @@ describe('BM25 engine equals brute force', () => {
     got.forEach((h, i) => expect(h.score).toBe(expected[i].score));
   });
 
-  it('refuses a file whose postings disagree with its block table (structural check at load)', () => {
+  it('open() decodes in slices, yielding to other work, and gives the same segment as the constructor', async () => {
+    const rnd = ((seed) => () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32))(11);
+    const docs: Doc[] = Array.from({ length: 3_000 }, (_, i) => ({ chunkId: i + 1, terms: Array.from({ length: 3 + Math.floor(rnd() * 30) }, () => EN[Math.floor(EN.length * rnd() ** 2)]), row: 0 }));
+    const whole = build(docs, [{ kind: 'post', publishedMs: null, source: 's', tags: [], acl: [] }]);
+    let others = 0;
+    const other = () => {
+      others++;
+      if (others < 1000) setImmediate(other);
+    };
+    setImmediate(other); // other work of the event loop, one step per turn
+    const sliced = await Bm25Segment.open(lastFile, 'sliced.bm25', 2_000);
+    expect(others).toBeGreaterThan(3); // it ran between the slices
+    expect(sliced.postingsLoad).toBeNull();
+    expect(sliced.pDoc).toEqual(whole.pDoc);
+    expect(sliced.pTf).toEqual(whole.pTf);
+    expect(sliced.search(['market', 'chip', 'solar'], 20)).toEqual(whole.search(['market', 'chip', 'solar'], 20));
+  });
+
+  it('refuses a file whose postings disagree with its block table (structural check at load)', async () => {
     const docs: Doc[] = Array.from({ length: 200 }, (_, i) => ({ chunkId: i + 1, terms: ['chip', i % 3 ? 'market' : 'solar'], row: 0 }));
     build(docs, [{ kind: 'post', publishedMs: null, source: 's', tags: [], acl: [] }]);
     const good = lastFile;
@@ -274,6 +292,7 @@ describe('BM25 engine equals brute force', () => {
     bad[offset] = bad[offset] === 0 ? 1 : 0; // the first doc delta of the first block: its docs shift by one
     expect(() => new Bm25Segment(good, 'good.bm25')).not.toThrow();
     expect(() => new Bm25Segment(bad, 'bad.bm25')).toThrow(/bad\.bm25: block 0 does not end at its recorded last document/);
+    await expect(Bm25Segment.open(bad, 'bad.bm25', 10)).rejects.toThrow(/block 0 does not end at its recorded last document/);
   });
 
   it('estimates the memory of a loaded segment (worker sizing) at or above what it holds', () => {

@@ -173,6 +173,49 @@ describe('BM25 leg: engine equals FTS5 + SQL filters', () => {
   });
 });
 
+describe('BM25 leg: background loading (servers)', () => {
+  it('keeps answering from the version in use while a new one loads, then switches to it', async () => {
+    store = openTestStore();
+    addDocs(store, randomDocs(21, 150));
+    syncBm25Index(store.db, store.dir);
+    const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, reloadIntervalMs: 0, background: true });
+    leg.reload(); // the first version loads at once
+    expect(leg.status().version).toBe(1);
+    const before = leg.search(['芯片', 'market'], 8);
+    addDocs(store, randomDocs(22, 40).map((d) => ({ ...d, id: `new-${d.id}` })));
+    expect(syncBm25Index(store.db, store.dir)).toMatchObject({ built: true, version_id: 2 });
+    // The search that notices version 2 starts its load and is answered from version 1.
+    expect(leg.search(['芯片', 'market'], 8)).toEqual(before);
+    expect(leg.status().version).toBe(1);
+    await leg.settled();
+    expectSameRanking(leg.search(['芯片', 'market'], 8), ftsTopK(store.db, ['芯片', 'market'], 8, null));
+    expect(leg.status()).toMatchObject({ version: 2, error: null });
+  });
+
+  it('a corrupt new version is never used: FTS5 answers (same results), the next version loads', async () => {
+    store = openTestStore();
+    addDocs(store, randomDocs(23, 120));
+    syncBm25Index(store.db, store.dir);
+    const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, reloadIntervalMs: 0, background: true });
+    leg.reload();
+    addDocs(store, randomDocs(24, 30).map((d) => ({ ...d, id: `new-${d.id}` })));
+    syncBm25Index(store.db, store.dir);
+    const v2 = activeBm25Version(store.db)!;
+    const file = path.join(store.dir, v2.file);
+    const buf = fs.readFileSync(file);
+    buf[Math.floor(buf.length / 2)] ^= 0xff;
+    fs.writeFileSync(file, buf);
+    leg.search(['电池'], 5);
+    await leg.settled();
+    expect(leg.status()).toMatchObject({ version: null, error: { version: 2 } });
+    expect(leg.status().error?.message).toMatch(/checksum mismatch/);
+    expectSameRanking(leg.search(['电池', 'batteri'], 10), ftsTopK(store.db, ['电池', 'batteri'], 10, null));
+    syncBm25Index(store.db, store.dir, { force: true });
+    leg.search(['电池'], 5); // no version in use: the next one loads at once
+    expect(leg.status()).toMatchObject({ version: 3, error: null });
+  });
+});
+
 describe('BM25 leg: a corrupt or missing file is never used', () => {
   for (const damage of ['flip', 'truncate', 'delete'] as const) {
     it(`${damage}: falls back to FTS5 with the same results, no crash`, () => {

@@ -49,6 +49,8 @@ export interface SearchOptions {
 const NONE = 0x7fffffff;
 /** pTf value meaning "look the tf up in bigTf" (a tf this large is rare: long repetitive chunks). */
 const TF_ESCAPE = 255;
+/** Postings decoded between two yields of Bm25Segment.open (≈ 2–5 ms of work). */
+const POSTINGS_SLICE = 200_000;
 
 class Cursor {
   /** The segment's postings (absolute doc ids and tfs, see Bm25Segment). */
@@ -235,7 +237,11 @@ export class Bm25Segment {
   readonly groups: string[];
   readonly meta: Record<string, unknown>;
 
-  constructor(buf: Buffer, file = '<buffer>') {
+  /**
+   * Loads a version file: all at once (the default), or — `deferPostings`, used by open() — with
+   * the postings still to decode through `postingsLoad`, which must run to its end before a search.
+   */
+  constructor(buf: Buffer, file = '<buffer>', opts: { deferPostings?: boolean; slice?: number } = {}) {
     const r = new SectionReader(buf, file);
     const m = r.footer.meta;
     this.meta = m;
@@ -274,21 +280,45 @@ export class Bm25Segment {
     this.sources = strings(m.sources, 'sources', file);
     this.tags = strings(m.tags, 'tags', file);
     this.groups = strings(m.groups, 'groups', file);
-    ({ pDoc: this.pDoc, pTf: this.pTf, blockStart: this.blockStart } = this.expandPostings(r.bytes('postings'), r.u32('block_offset'), file));
+    const blocks = this.blockLast.length;
+    const blockOffset = r.u32('block_offset');
+    if (blockOffset.length !== blocks || this.blockMax.length !== blocks) throw new Bm25FileError(file, 'block table sizes disagree');
+    this.pDoc = new Int32Array(this.postingsCount);
+    this.pTf = new Uint8Array(this.postingsCount);
+    this.blockStart = new Uint32Array(blocks);
+    const load = this.decodePostings(r.bytes('postings'), blockOffset, file, opts.slice ?? POSTINGS_SLICE);
+    if (opts.deferPostings) this.postingsLoad = load;
+    else for (const _ of load);
     const params = { k1: this.k1, b: this.b };
     this.norm = new Float64Array(this.docs);
     for (let d = 0; d < this.docs; d++) this.norm[d] = bm25Norm(this.docLen[d], this.avgdl, params);
   }
 
-  /** Decodes every block (doc deltas, then tfs) into flat arrays; checks the counts against the footer. */
-  private expandPostings(bytes: Uint8Array, blockOffset: Uint32Array, file: string): { pDoc: Int32Array; pTf: Uint8Array; blockStart: Uint32Array } {
+  /** The postings decoding open() runs in slices (null once the segment is complete). */
+  postingsLoad: Generator<void, void> | null = null;
+
+  /**
+   * Loads a version file without holding the event loop for the whole decoding (≈ 1 s per 55M
+   * postings): it lets other work run after about every `slice` postings. Servers load new
+   * versions this way while the previous one keeps answering.
+   */
+  static async open(buf: Buffer, file: string, slice = POSTINGS_SLICE): Promise<Bm25Segment> {
+    const seg = new Bm25Segment(buf, file, { deferPostings: true, slice });
+    for (const _ of seg.postingsLoad!) await new Promise<void>((resolve) => setImmediate(resolve));
+    seg.postingsLoad = null;
+    return seg;
+  }
+
+  /**
+   * Decodes every block (doc deltas, then tfs) into pDoc / pTf, term by term, yielding after
+   * about every `slice` postings (whole terms); checks the counts against the footer.
+   */
+  private *decodePostings(bytes: Uint8Array, blockOffset: Uint32Array, file: string, slice: number): Generator<void, void> {
+    const { pDoc, pTf, blockStart } = this;
     const blocks = this.blockLast.length;
-    if (blockOffset.length !== blocks || this.blockMax.length !== blocks) throw new Bm25FileError(file, 'block table sizes disagree');
-    const pDoc = new Int32Array(this.postingsCount);
-    const pTf = new Uint8Array(this.postingsCount);
-    const blockStart = new Uint32Array(blocks);
     const tfs = new Int32Array(BLOCK_SIZE);
     let at = 0;
+    let sliceEnd = slice;
     for (let t = 0; t < this.termDf.length; t++) {
       const df = this.termDf[t];
       const first = this.termBlock[t];
@@ -313,9 +343,12 @@ export class Bm25Segment {
         }
         at += count;
       }
+      if (at >= sliceEnd) {
+        sliceEnd = at + slice;
+        yield;
+      }
     }
     if (at !== this.postingsCount) throw new Bm25FileError(file, `holds ${at} postings, the footer says ${this.postingsCount}`);
-    return { pDoc, pTf, blockStart };
   }
 
   /** Index of a term in the sorted dictionary, -1 when absent. */

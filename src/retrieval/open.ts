@@ -89,7 +89,9 @@ export async function openRetriever(
   else await reader.start();
   const embedder = opts.embedder ?? createEmbedder(config, opts.embedderOptions);
   const ownEmbedder = !opts.embedder;
-  const bm25 = new Bm25Leg({ db, dataDir: config.data_dir, log, params: bm25ParamsOf(config.retrieval.bm25) });
+  // A watching retriever (a server, each retrieval worker) loads new BM25 versions in the
+  // background like the dense reader, serving the previous one meanwhile.
+  const bm25 = new Bm25Leg({ db, dataDir: config.data_dir, log, params: bm25ParamsOf(config.retrieval.bm25), background: opts.watch !== false });
   bm25.reload(); // load (and checksum) the active BM25 version now rather than on the first query
   const { retriever, reranker } = createServedRetriever(config, { db, dense: reader, embedder, bm25 });
   // A server loads the filter catalog now: the first request with a filter or an API key's groups

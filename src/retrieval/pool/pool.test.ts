@@ -175,6 +175,17 @@ describe('RetrievalPool', { timeout: 180_000 }, () => {
         expect(r.degraded).toEqual([]);
         expect(r.hits.some((h) => /^n-30\d$/.test(h.externalId))).toBe(true);
       }
+      // The BM25 leg of every worker loads the run's new BM25 version in the background and
+      // switches to it: the new documents are found by BM25 alone, whichever worker answers.
+      const bm25Finds = async () => {
+        const rs = await Promise.all(Array.from({ length: 8 }, () => pool.retrieve({ query: 'satellite', topK: 5, groups: null, mode: 'bm25' })));
+        return rs.every((r) => r.degraded.length === 0 && r.hits.some((h) => /^n-30\d$/.test(h.externalId)));
+      };
+      const deadline = Date.now() + 60_000;
+      while (!(await bm25Finds())) {
+        if (Date.now() > deadline) throw new Error('timed out waiting for every worker to search the new BM25 version');
+        await new Promise((r) => setTimeout(r, 100));
+      }
     });
 
   });
