@@ -276,8 +276,8 @@ const shaMismatch = (sha: string, active: Bm25Version) => new Error(`checksum mi
 /** Bytes hashed between two yields of readAndOpen (≈ 10–30 ms of work). */
 const HASH_SLICE = 16 * 2 ** 20;
 
-/** The background load: the file read on libuv's pool, then checksum and decoding in slices. */
-async function readAndOpen(file: string, active: Bm25Version): Promise<Bm25Segment> {
+/** The background load: the file read on libuv's pool, then checksum and decoding in slices (exported for bench/bm25.ts). */
+export async function readAndOpen(file: string, active: Bm25Version): Promise<Bm25Segment> {
   const buf = await fs.promises.readFile(file);
   const hash = crypto.createHash('sha256');
   for (let at = 0; at < buf.length; at += HASH_SLICE) {
