@@ -174,11 +174,23 @@ describe('BM25 leg: engine equals FTS5 + SQL filters', () => {
 });
 
 describe('BM25 leg: background loading (servers)', () => {
+  it('loads a small new version at once (an upload is searchable by the next question)', () => {
+    store = openTestStore();
+    addDocs(store, randomDocs(25, 100));
+    syncBm25Index(store.db, store.dir);
+    const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, reloadIntervalMs: 0, background: true });
+    leg.reload();
+    addDocs(store, [{ id: 'upload-1', chunks: ['zeppelin zeppelin market'] }]);
+    syncBm25Index(store.db, store.dir);
+    expect(leg.search(['zeppelin'], 3).length).toBe(1);
+    expect(leg.status().version).toBe(2);
+  });
+
   it('keeps answering from the version in use while a new one loads, then switches to it', async () => {
     store = openTestStore();
     addDocs(store, randomDocs(21, 150));
     syncBm25Index(store.db, store.dir);
-    const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, reloadIntervalMs: 0, background: true });
+    const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, reloadIntervalMs: 0, background: true, backgroundMinBytes: 0 });
     leg.reload(); // the first version loads at once
     expect(leg.status().version).toBe(1);
     const before = leg.search(['芯片', 'market'], 8);
@@ -196,7 +208,7 @@ describe('BM25 leg: background loading (servers)', () => {
     store = openTestStore();
     addDocs(store, randomDocs(23, 120));
     syncBm25Index(store.db, store.dir);
-    const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, reloadIntervalMs: 0, background: true });
+    const leg = new Bm25Leg({ db: store.db, dataDir: store.dir, reloadIntervalMs: 0, background: true, backgroundMinBytes: 0 });
     leg.reload();
     addDocs(store, randomDocs(24, 30).map((d) => ({ ...d, id: `new-${d.id}` })));
     syncBm25Index(store.db, store.dir);

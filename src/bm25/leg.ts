@@ -20,8 +20,8 @@ import { FTS5_BM25, describeBm25Params, sameBm25Params, type Bm25Params } from '
 // filters/ACL inside the traversal. Without a usable version (none built yet, file missing or
 // corrupt, no data_dir) it answers from FTS5 — exhaustive, slower, same scores — so a bad file
 // degrades speed, never results or availability. A server's leg (`background`) loads a newly
-// activated version beside the one in use and swaps when it is verified and decoded, so the
-// weekly switch holds requests for a few ms at a time, not for the whole load (≈ 1 s at 1M chunks).
+// activated large version beside the one in use and swaps when it is verified and decoded, so the
+// weekly switch holds requests for a few ms at a time, not for the whole load (≈ 1.3 s at 1M chunks).
 //
 // Score statistics (N, avgdl, df) are those of the version's file: a chunk removed since it was
 // built is masked but still counts in them until the next version (the ingestion run's end).
@@ -48,13 +48,18 @@ export interface Bm25LegOptions {
   /** The configured k1/b (`retrieval.bm25`, bm25ParamsOf). Default FTS5's 1.2 / 0.75. */
   params?: Bm25Params;
   /**
-   * Load a newly activated version in the background (file read off the thread, checksum and
-   * decoding in slices) and keep answering from the one in use until it is ready — what a
-   * server wants: loading 1M chunks takes ≈ 1 s, 3M ≈ 3 s. Default false: the search that notices
-   * the new version loads it (one-shot commands, tests). The first version always loads at once.
+   * Load a newly activated version of at least `backgroundMinBytes` in the background (file read
+   * off the thread, checksum and decoding in slices) and keep answering from the one in use until
+   * it is ready — what a server wants: loading 1M chunks takes ≈ 1.3 s, 3M ≈ 4 s. Default false:
+   * the search that notices the new version loads it (one-shot commands). The first version, and
+   * a smaller file, load at once: an upload's chunks are then searchable by the next question.
    */
   background?: boolean;
+  /** Smallest version file loaded in the background (default 16 MiB ≈ 90k chunks, a ≈ 0.1 s load). */
+  backgroundMinBytes?: number;
 }
+
+const BACKGROUND_MIN_BYTES = 16 * 2 ** 20;
 
 export interface Bm25LegStatus {
   /** Active engine version in use (null: answering from FTS5). */
@@ -99,6 +104,7 @@ export class Bm25Leg {
   private readonly interval: number;
   private readonly params: Bm25Params;
   private readonly background: boolean;
+  private readonly backgroundMinBytes: number;
   private loading: Promise<void> | null = null;
   private loaded: Loaded | null = null;
   private failed: { version: number; message: string } | null = null;
@@ -112,6 +118,7 @@ export class Bm25Leg {
     this.interval = opts.reloadIntervalMs ?? 1000;
     this.params = opts.params ?? FTS5_BM25;
     this.background = opts.background ?? false;
+    this.backgroundMinBytes = opts.backgroundMinBytes ?? BACKGROUND_MIN_BYTES;
     this.removedSince = this.db.prepare('SELECT seq, chunk_id FROM bm25_removed WHERE seq > ? ORDER BY seq').raw(true);
   }
 
@@ -216,7 +223,7 @@ export class Bm25Leg {
     }
     if (this.loaded?.version.id === active.id || this.failed?.version === active.id) return;
     const file = path.join(this.dataDir, active.file);
-    if (this.background && this.loaded) {
+    if (this.background && this.loaded && active.bytes >= this.backgroundMinBytes) {
       // The version in use keeps answering; the new one replaces it once loaded and verified.
       this.loading ??= readAndOpen(file, active)
         .then(
