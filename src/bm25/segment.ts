@@ -205,11 +205,11 @@ export class Bm25Segment {
   readonly totalTokens: number;
   readonly postingsCount: number;
   /**
-   * The postings, decoded once at load into flat arrays: absolute doc number and tf per posting,
-   * block b's postings from blockStart[b] on (BLOCK_SIZE of them, fewer in a term's last). The file keeps them varint-
-   * compressed (≈ 2.9 bytes a posting); decoding them per block at query time was ≈ 40% of a
-   * search at 1M chunks, so the served copy spends ≈ 5 bytes a posting instead (doc i32 + tf u8,
-   * tfs ≥ 255 in bigTf) and a search reads them in place.
+   * The postings, decoded once at load into flat arrays: absolute doc number and tf per posting;
+   * block b's postings start at blockStart[b] (BLOCK_SIZE of them, fewer in a term's last block).
+   * The file keeps them varint-compressed (≈ 2.9 bytes a posting); decoding them per block at
+   * query time was ≈ 40% of a search at 1M chunks, so the served copy spends ≈ 5 bytes a posting
+   * instead (doc i32 + tf u8, tfs ≥ 255 in bigTf) and a search reads them in place.
    */
   readonly pDoc: Int32Array;
   readonly pTf: Uint8Array;
