@@ -58,7 +58,8 @@ class Cursor {
   private readonly pTf: Uint8Array;
   /** Current block (shallow position: may be ahead of the entered one for non-essential lists). */
   block: number;
-  decoded = -1;
+  /** The block whose postings the cursor is in (-1: none yet). */
+  entered = -1;
   /** Index in pDoc of the entered block's first posting. */
   private start = 0;
   pos = 0;
@@ -90,7 +91,7 @@ class Cursor {
     const b = this.block;
     this.start = seg.blockStart[b];
     this.len = b === this.end - 1 ? seg.termDf[this.term] - (b - this.first) * BLOCK_SIZE : BLOCK_SIZE;
-    this.decoded = b;
+    this.entered = b;
     this.pos = 0;
     this.doc = this.pDoc[this.start];
     this.counters.postings += this.len;
@@ -111,12 +112,12 @@ class Cursor {
 
   /** Positions on the first posting ≥ target. */
   advance(target: number): void {
-    if (this.doc >= target && this.decoded === this.block) return;
+    if (this.doc >= target && this.entered === this.block) return;
     if (!this.shallow(target)) {
       this.doc = NONE;
       return;
     }
-    if (this.decoded !== this.block) this.enter();
+    if (this.entered !== this.block) this.enter();
     const d = this.pDoc;
     let i = this.start + this.pos;
     while (d[i] < target) i++; // the block's last doc is ≥ target
@@ -488,7 +489,7 @@ export class Bm25Segment {
       let pruned = false;
       if (firstEssential > 0 && heap.full) {
         // Non-essential lists: bound with the term maxima, then with the maxima of the blocks that
-        // may hold this doc (found by moving block pointers only, nothing decoded), then probe
+        // may hold this doc (found by moving block pointers only, no block entered), then probe
         // from the strongest list down while the remaining bound can still reach θ.
         if (partial + upTo[firstEssential - 1] < theta) pruned = true;
         else {
