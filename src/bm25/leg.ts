@@ -206,7 +206,7 @@ export class Bm25Leg {
     this.maybeReload();
   }
 
-  /** Resolves when a background load in progress has finished (tests, shutdown). */
+  /** Resolves when a background load in progress has finished (tests). */
   settled(): Promise<void> {
     return this.loading ?? Promise.resolve();
   }
@@ -274,11 +274,13 @@ export class Bm25Leg {
 }
 
 function checkSha(buf: Buffer, active: Bm25Version): void {
-  const sha = crypto.createHash('sha256').update(buf).digest('hex');
-  if (sha !== active.sha256) throw shaMismatch(sha, active);
+  checkDigest(crypto.createHash('sha256').update(buf).digest('hex'), active);
 }
 
-const shaMismatch = (sha: string, active: Bm25Version) => new Error(`checksum mismatch (file ${sha.slice(0, 12)}…, recorded ${active.sha256.slice(0, 12)}…): the file is corrupt`);
+/** Throws unless the file's SHA-256 is the one recorded for the version. */
+function checkDigest(sha: string, active: Bm25Version): void {
+  if (sha !== active.sha256) throw new Error(`checksum mismatch (file ${sha.slice(0, 12)}…, recorded ${active.sha256.slice(0, 12)}…): the file is corrupt`);
+}
 
 /** Bytes hashed between two yields of readAndOpen (≈ 10–30 ms of work). */
 const HASH_SLICE = 16 * 2 ** 20;
@@ -291,8 +293,7 @@ export async function readAndOpen(file: string, active: Bm25Version): Promise<Bm
     hash.update(buf.subarray(at, at + HASH_SLICE));
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  const sha = hash.digest('hex');
-  if (sha !== active.sha256) throw shaMismatch(sha, active);
+  checkDigest(hash.digest('hex'), active);
   return Bm25Segment.open(buf, active.file);
 }
 

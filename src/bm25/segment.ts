@@ -254,7 +254,7 @@ export class Bm25Segment {
     if (m.block_size !== BLOCK_SIZE) throw new Bm25FileError(file, `block size ${String(m.block_size)} (expected ${BLOCK_SIZE})`);
     this.avgdl = this.docs > 0 ? this.totalTokens / this.docs : 0;
     // Every array is copied out of the file's buffer, so the buffer (mostly compressed postings)
-    // is garbage once the constructor returns.
+    // is garbage once the postings are decoded (at the end of the constructor, or of open()).
     this.blockLast = r.u32('block_last').slice();
     this.blockMax = r.f64('block_max').slice();
     this.termDf = r.u32('term_df').slice();
