@@ -38,6 +38,9 @@
 //   chat non-stream: autocannon straight at the fixed-delay upstream (baseline) vs through our
 //     /v1/chat/completions (auth + retrieval + prompt packing + proxy) → added p50/p99;
 //   chat stream: time to first content token, direct vs through us.
+//   --chat-connections 8,16,24,32 runs the chat scenarios (and their baselines) at each count: N
+//     closed-loop clients over a D ms upstream offer N·1000/D chats/s, so the list finds where
+//     the cores stop keeping up (the summary prints offered vs carried chats/s and CPU per chat).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -83,7 +86,7 @@ const storeChunks = (dir: string): number => {
 const STORE = f.has('store') ? path.resolve(f.get('store')!) : null;
 const CHUNKS = STORE ? [storeChunks(STORE)] : list('chunks', '100000');
 const CONNECTIONS = list('connections', '1,8,32');
-const [CHAT_CONNECTIONS] = list('chat-connections', '32');
+const CHAT_CONNECTIONS = list('chat-connections', '32');
 const [DURATION] = list('duration', '10');
 const [DELAY] = list('delay', '200');
 const [SEED] = list('seed', '42');
@@ -427,13 +430,15 @@ try {
     const upstreamBase = upstream.url.replace(/\/v1$/, '');
     try {
       // Baselines shared by every placement: the fixed-delay upstream without us.
-      let direct: Awaited<ReturnType<typeof runLoad>> | null = null;
-      let sDirect: Awaited<ReturnType<typeof runLoad>> | null = null;
+      const directs = new Map<number, { direct: Awaited<ReturnType<typeof runLoad>>; sDirect: Awaited<ReturnType<typeof runLoad>> }>();
       if (chatToo) {
-        direct = await runLoad({ mode: 'autocannon', url: upstreamBase, path: '/v1/chat/completions', bodies: chatBodies(queries, 'bench-model', false), connections: CHAT_CONNECTIONS, durationS: DURATION, seed: 1 });
-        record(chunks, '-', `chat direct to upstream (${DELAY} ms)`, CHAT_CONNECTIONS, direct);
-        sDirect = await runLoad({ mode: 'ttfb', url: upstreamBase, path: '/v1/chat/completions', bodies: chatBodies(queries, 'bench-model', true), connections: CHAT_CONNECTIONS, durationS: DURATION, seed: 2 });
-        record(chunks, '-', 'chat stream direct', CHAT_CONNECTIONS, sDirect);
+        for (const c of CHAT_CONNECTIONS) {
+          const direct = await runLoad({ mode: 'autocannon', url: upstreamBase, path: '/v1/chat/completions', bodies: chatBodies(queries, 'bench-model', false), connections: c, durationS: DURATION, seed: 1 });
+          record(chunks, '-', `chat direct to upstream (${DELAY} ms)`, c, direct);
+          const sDirect = await runLoad({ mode: 'ttfb', url: upstreamBase, path: '/v1/chat/completions', bodies: chatBodies(queries, 'bench-model', true), connections: c, durationS: DURATION, seed: 2 });
+          record(chunks, '-', 'chat stream direct', c, sDirect);
+          directs.set(c, { direct, sDirect });
+        }
       }
 
       for (const workers of WORKERS) {
@@ -466,27 +471,34 @@ try {
             for (const c of CONNECTIONS) record(chunks, where, 'retrieve bm25, key+ACL', c, await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/retrieve', headers: auth, bodies: bm25, connections: c, durationS: DURATION, seed: c }));
 
             if (chatToo) {
-              const c = CHAT_CONNECTIONS;
               const chat = async (embedder: string) => {
-                const ours = await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/chat/completions', headers: auth, bodies: chatBodies(queries, 'kb-assistant', false), connections: c, durationS: DURATION, seed: 1 });
-                record(chunks, where, `chat through server (key+ACL, hybrid, ${embedder} query embedding)`, c, ours);
-                const sOurs = await runLoad({ mode: 'ttfb', url: server.url, path: '/v1/chat/completions', headers: auth, bodies: chatBodies(queries, 'kb-assistant', true), connections: c, durationS: DURATION, seed: 2 });
-                record(chunks, where, `chat stream through server (${embedder} query embedding)`, c, sOurs);
-                const added = {
-                  chunks,
-                  placement: where,
-                  query_embedding: embedder,
-                  connections: c,
-                  upstream_delay_ms: DELAY,
-                  added_p50_ms: round1(ours.latency.p50 - direct!.latency.p50),
-                  added_p99_ms: round1(ours.latency.p99 - direct!.latency.p99),
-                  ratio_p99: Math.round((ours.latency.p99 / direct!.latency.p99) * 100) / 100,
-                  stream_added_ttft_p50_ms: round1(sOurs.ttft!.p50 - sDirect!.ttft!.p50),
-                  stream_added_ttft_p99_ms: round1(sOurs.ttft!.p99 - sDirect!.ttft!.p99),
-                  errors: ours.errors + ours.non2xx + sOurs.errors + sOurs.non2xx,
-                };
-                chatSummary.push(added);
-                log(`  [${where}] chat added latency (${embedder} embedding): p50 +${added.added_p50_ms} ms, p99 +${added.added_p99_ms} ms; stream TTFT p50 +${added.stream_added_ttft_p50_ms} ms, p99 +${added.stream_added_ttft_p99_ms} ms`);
+                for (const c of CHAT_CONNECTIONS) {
+                  const { direct, sDirect } = directs.get(c)!;
+                  const ours = await runLoad({ mode: 'autocannon', url: server.url, path: '/v1/chat/completions', headers: auth, bodies: chatBodies(queries, 'kb-assistant', false), connections: c, durationS: DURATION, seed: 1 });
+                  record(chunks, where, `chat through server (key+ACL, hybrid, ${embedder} query embedding)`, c, ours);
+                  const sOurs = await runLoad({ mode: 'ttfb', url: server.url, path: '/v1/chat/completions', headers: auth, bodies: chatBodies(queries, 'kb-assistant', true), connections: c, durationS: DURATION, seed: 2 });
+                  record(chunks, where, `chat stream through server (${embedder} query embedding)`, c, sOurs);
+                  const added = {
+                    chunks,
+                    placement: where,
+                    query_embedding: embedder,
+                    connections: c,
+                    upstream_delay_ms: DELAY,
+                    added_p50_ms: round1(ours.latency.p50 - direct.latency.p50),
+                    added_p99_ms: round1(ours.latency.p99 - direct.latency.p99),
+                    ratio_p99: Math.round((ours.latency.p99 / direct.latency.p99) * 100) / 100,
+                    stream_added_ttft_p50_ms: round1(sOurs.ttft!.p50 - sDirect.ttft!.p50),
+                    stream_added_ttft_p99_ms: round1(sOurs.ttft!.p99 - sDirect.ttft!.p99),
+                    // Offered load (clients / upstream delay) against what the server carried, and
+                    // its CPU per chat (all threads): the budget a core count allows is 1000·cores / offered.
+                    offered_chats_per_s: round1((c * 1000) / DELAY),
+                    chats_per_s: ours.rps,
+                    server_cpu_ms_per_chat: round1(ours.cpuMs / Math.max(1, ours.requests)),
+                    errors: ours.errors + ours.non2xx + sOurs.errors + sOurs.non2xx,
+                  };
+                  chatSummary.push(added);
+                  log(`  [${where}] ${c} clients: chat added latency (${embedder} embedding): p50 +${added.added_p50_ms} ms, p99 +${added.added_p99_ms} ms; stream TTFT p50 +${added.stream_added_ttft_p50_ms} ms, p99 +${added.stream_added_ttft_p99_ms} ms`);
+                }
               };
               if (CHAT_EMBEDDERS.includes('local')) await chat('local');
               if (embeddings) {
@@ -564,7 +576,7 @@ for (const chunks of CHUNKS) {
 console.log(`\nRatios (same run): hybrid key+ACL vs hybrid no-auth and vs bm25 (same placement), and vs ${base}`);
 for (const r of ratios) console.log(`  ${JSON.stringify(r)}`);
 if (chatSummary.length) {
-  console.log(`\nChat: latency our server adds over the fixed-delay upstream (${CHAT_CONNECTIONS} clients)`);
+  console.log(`\nChat: latency our server adds over the fixed-delay upstream (${CHAT_CONNECTIONS.join(', ')} clients)`);
   for (const c of chatSummary) console.log(`  ${JSON.stringify(c)}`);
 }
 console.log('\nRSS of the bench process (server, its worker threads, the load driver; load generator and upstreams are other processes): before and peak while each placement ran (a later placement starts from what the earlier one left; run one placement alone for a clean figure):');
