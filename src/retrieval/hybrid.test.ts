@@ -445,6 +445,38 @@ describe('degraded and invalid requests', () => {
   });
 });
 
+describe('the two legs side by side', () => {
+  it("sends the query embedding off before the BM25 leg's query runs, so the two overlap", async () => {
+    store = openTestStore();
+    addDocs(store, [
+      { id: 'a', chunks: ['solar battery factory opens'] },
+      { id: 'b', chunks: ['battery prices fall'] },
+    ]);
+    const embedder = new BagOfWordsEmbedder();
+    const events: string[] = [];
+    // Like an HTTP client: the request leaves after a few awaits of its own (building it, the connection).
+    const remote = Object.assign(Object.create(embedder) as BagOfWordsEmbedder, {
+      embedQuery: async (t: string) => {
+        for (let i = 0; i < 5; i++) await Promise.resolve();
+        events.push('embedding request sent');
+        return embedder.embedQuery(t);
+      },
+    });
+    const reader = await indexAll(store, embedder);
+    const leg = engineLeg(store);
+    const search = leg.search.bind(leg);
+    leg.search = (...args: Parameters<Bm25Leg['search']>) => {
+      events.push('bm25 query');
+      return search(...args);
+    };
+    const r = createHybridRetriever({ db: store.db, dense: reader, embedder: remote, config: retrievalConfig(), bm25: leg });
+    const res = await r.retrieve({ query: 'battery', topK: 5, groups: null, mode: 'hybrid' });
+    expect(ids(res.hits).sort()).toEqual(['a', 'b']);
+    expect(res.degraded ?? []).toEqual([]);
+    expect(events).toEqual(['embedding request sent', 'bm25 query']);
+  });
+});
+
 describe('query-side caches', () => {
   it('embeds a repeated question once, and a new filter plan is made after the catalog reloads', async () => {
     store = openTestStore();
