@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { DB } from '../store/index.ts';
 import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
@@ -238,7 +239,7 @@ export class Bm25Leg {
     }
     try {
       const buf = fs.readFileSync(file);
-      checkSha(buf, active);
+      checkDigest(crypto.createHash('sha256').update(buf).digest('hex'), active);
       this.install(active, new Bm25Segment(buf, active.file));
     } catch (err) {
       this.fail(active, err);
@@ -273,10 +274,6 @@ export class Bm25Leg {
   }
 }
 
-function checkSha(buf: Buffer, active: Bm25Version): void {
-  checkDigest(crypto.createHash('sha256').update(buf).digest('hex'), active);
-}
-
 /** Throws unless the file's SHA-256 is the one recorded for the version. */
 function checkDigest(sha: string, active: Bm25Version): void {
   if (sha !== active.sha256) throw new Error(`checksum mismatch (file ${sha.slice(0, 12)}…, recorded ${active.sha256.slice(0, 12)}…): the file is corrupt`);
@@ -291,7 +288,7 @@ export async function readAndOpen(file: string, active: Bm25Version): Promise<Bm
   const hash = crypto.createHash('sha256');
   for (let at = 0; at < buf.length; at += HASH_SLICE) {
     hash.update(buf.subarray(at, at + HASH_SLICE));
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
   checkDigest(hash.digest('hex'), active);
   return Bm25Segment.open(buf, active.file);

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { BLOCK_SIZE, Bm25FileError, SectionReader, getVarints } from './format.ts';
 import { bm25Idf, bm25Norm } from './scoring.ts';
 
@@ -305,7 +306,7 @@ export class Bm25Segment {
    */
   static async open(buf: Buffer, file: string, slice = POSTINGS_SLICE): Promise<Bm25Segment> {
     const seg = new Bm25Segment(buf, file, { deferPostings: true, slice });
-    for (const _ of seg.postingsLoad!) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const _ of seg.postingsLoad!) await yieldToEventLoop();
     seg.postingsLoad = null;
     return seg;
   }

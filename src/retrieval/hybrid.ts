@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { DocumentKind } from '../config/index.ts';
 import type { LimitsConfig } from '../config/sections/limits.ts';
 import type { RetrievalConfig } from '../config/sections/retrieval.ts';
@@ -251,7 +252,7 @@ export function createHybridRetriever(opts: HybridRetrieverOptions): HybridRetri
         // server (or the ONNX run) would leave after the BM25 query below, and the two would run
         // one after the other, not side by side (measured: 8 ms of BM25 work + a 10 ms embeddings
         // server = 22 ms unyielded, 13 ms with it).
-        if (!cached && mode === 'hybrid') await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!cached && mode === 'hybrid') await yieldToEventLoop();
       }
     }
 
